@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make run` (the main job) and `make test`.
+SWIFT ?= swift
+# Tests pin OpenBLAS to one thread: the machine is shared and 2-thread BLAS collapses under load.
+export OPENBLAS_NUM_THREADS = 1
+RUNNER_DEBUG = .build/debug/runner
+RUNNER_RELEASE = .build/release/runner
+
+.PHONY: run test build release bench clean
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product runner
+
+# The main job: for now the example pipeline of `command` stages (see README.md).
+run: release
+	$(RUNNER_RELEASE) run pipelines/main.json
+
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+bench: release
+	$(SWIFT) build -c release --product runner-bench
+	.build/release/runner-bench --runner $(RUNNER_RELEASE)
+
+clean:
+	rm -rf .build results/*/ .runner

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Computes an instance's key manifest from its params and the digests of its inputs:
+/// upstream records' output digests and workspace files' content digests.
+struct InstanceKeys {
+    let pipeline: Pipeline
+    let store: Store
+    let statCache: StatCache
+    private var fileDigests: [String: ArtefactDigest] = [:]
+
+    init(pipeline: Pipeline, store: Store, statCache: StatCache) {
+        self.pipeline = pipeline
+        self.store = store
+        self.statCache = statCache
+    }
+
+    mutating func fileDigest(_ path: String) throws -> ArtefactDigest {
+        if let d = fileDigests[path] { return d }
+        let d = try ArtefactDigest.compute(store.workspace + "/" + path, statCache: statCache, followLinks: true)
+        fileDigests[path] = d
+        return d
+    }
+
+    /// The manifest, or nil when an upstream instance has no record yet.
+    mutating func manifest(for instance: StageInstance, records: [RunRecord?]) throws -> KeyManifest? {
+        var inputs: [(String, JSONValue)] = []
+        for input in instance.inputs {
+            switch input.source {
+            case let .file(path):
+                inputs.append((input.name, .string(try fileDigest(path).digest)))
+            case let .stage(ids, output, fanIn):
+                var digests: [JSONValue] = []
+                for id in ids {
+                    guard let record = records[id], let o = record.output(output) else { return nil }
+                    digests.append(.string(o.artefact.digest))
+                }
+                inputs.append((input.name, fanIn ? .array(digests) : digests[0]))
+            }
+        }
+        return KeyManifest(kind: instance.kind.name, kindVersion: instance.kind.version, params: instance.params.value, inputs: inputs)
+    }
+
+    /// Input name → path(s) an attempt reads.
+    func inputPaths(for instance: StageInstance, records: [RunRecord?]) -> [String: [String]] {
+        var paths: [String: [String]] = [:]
+        for input in instance.inputs {
+            switch input.source {
+            case let .file(path):
+                paths[input.name] = [store.workspace + "/" + path]
+            case let .stage(ids, output, _):
+                paths[input.name] = ids.compactMap { records[$0]?.output(output).map { store.objectPath($0.artefact.digest) } }
+            }
+        }
+        return paths
+    }
+
+    /// What the ledger shows as an instance's inputs: where each came from and its digest.
+    func describeInputs(_ instance: StageInstance, manifest: KeyManifest?) -> JSONValue {
+        .object(instance.inputs.map { input in
+            let digest = manifest?.inputs.first(where: { $0.0 == input.name })?.1 ?? .null
+            switch input.source {
+            case let .file(path):
+                return (input.name, .object([("file", .string(path)), ("digest", digest)]))
+            case let .stage(ids, output, _):
+                return (input.name, .object([("from", .array(ids.map { .string(pipeline.instances[$0].name + ":" + output) })), ("digest", digest)]))
+            }
+        })
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+/// One attempt at one instance, run on its own thread: staging directory, process, outputs
+/// into the store, record, ledger row.
+struct StageJob: Sendable {
+    enum Result: Sendable {
+        case success(RunRecord)
+        case failure(reason: String, log: String?)
+    }
+
+    let instance: StageInstance
+    let manifest: KeyManifest
+    let inputs: [String: [String]]
+    let store: Store
+    let ledger: Ledger
+    let pipelineName: String
+    let workspace: String
+    let ledgerRow: Ledger.AttemptStart
+    let options: RunOptions
+    let processes: ProcessTable
+
+    func run() -> Result {
+        let key = manifest.key
+        let started = Date()
+        let attempt: Attempt
+        do {
+            attempt = try store.makeAttempt(key: key)
+        } catch {
+            return .failure(reason: "cannot create the staging directory: \(error)", log: nil)
+        }
+        let log = store.relative(attempt.logPath)
+        let rowID = try? ledger.beginAttempt(ledgerRow, log: log)
+        func finish(_ result: Result) -> Result {
+            FileSystem.removeTree(attempt.directory)
+            switch result {
+            case let .success(record):
+                try? rowID.map { try ledger.finishAttempt($0, status: "done", outputs: outputsJSON(record), exitReason: nil) }
+            case let .failure(reason, _):
+                try? rowID.map { try ledger.finishAttempt($0, status: "failed", outputs: nil, exitReason: reason) }
+            }
+            return result
+        }
+
+        let threads = min(instance.resources.threads, options.cpus)
+        var outputs: [String: String] = [:]
+        for o in instance.outputs {
+            outputs[o.name] = attempt.outputDirectory + "/" + o.path
+            let parent = ((attempt.outputDirectory + "/" + o.path) as NSString).deletingLastPathComponent
+            if parent != attempt.outputDirectory { try? FileSystem.makeDirectories(parent) }
+        }
+        let context = StageContext(instanceName: instance.name, params: instance.params, inputs: inputs, outputs: outputs,
+                                   outputDirectory: attempt.outputDirectory, checkpointDirectory: attempt.checkpointDirectory,
+                                   progressFile: attempt.progressFile, threads: threads, workspace: workspace)
+        let inputsFile = attempt.directory + "/inputs.json"
+        let inputsJSON = JSONValue.object(instance.inputs.map { input in
+            let paths = inputs[input.name] ?? []
+            if case let .stage(_, _, fanIn) = input.source, fanIn { return (input.name, .array(paths.map { .string($0) })) }
+            return (input.name, .string(paths.first ?? ""))
+        })
+        do {
+            try FileSystem.writeAtomically(Data(inputsJSON.pretty().utf8), to: inputsFile)
+            try FileSystem.writeAtomically(Data(StageRequest(context: context, kind: instance.kind.name).json.pretty().utf8),
+                                           to: attempt.directory + "/request.json")
+        } catch {
+            return finish(.failure(reason: "cannot write the stage's input list: \(error)", log: log))
+        }
+
+        var environment = ProcessInfo.processInfo.environment
+        let argv: [String]
+        do {
+            switch try instance.kind.invocation(for: context) {
+            case let .program(a, extra):
+                argv = a
+                environment.merge(extra) { _, new in new }
+            case .worker:
+                argv = [options.workerExecutable, "__worker", attempt.directory + "/request.json"]
+            }
+        } catch {
+            return finish(.failure(reason: "\(error)", log: log))
+        }
+        environment["RUNNER_WORKSPACE"] = workspace
+        environment["RUNNER_INSTANCE"] = instance.name
+        environment["RUNNER_KEY"] = key
+        environment["RUNNER_OUTPUT_DIR"] = attempt.outputDirectory
+        environment["RUNNER_CHECKPOINT_DIR"] = attempt.checkpointDirectory
+        environment["RUNNER_PROGRESS_FILE"] = attempt.progressFile
+        environment["RUNNER_INPUTS_JSON"] = inputsFile
+        environment["RUNNER_THREADS"] = String(threads)
+        for v in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] { environment[v] = String(threads) }
+        for (name, path) in outputs { environment["RUNNER_OUTPUT_" + name.uppercased()] = path }
+        for (name, paths) in inputs {
+            let v = "RUNNER_INPUT_" + name.uppercased()
+            environment[v] = paths.joined(separator: ":")
+            environment[v + "_COUNT"] = String(paths.count)
+            for (j, p) in paths.enumerated() { environment["\(v)_\(j)"] = p }
+        }
+
+        let header = "# runner: \(instance.name) (key \(key.prefix(12))), attempt \(attempt.id)\n# argv: \(JSONValue.array(argv.map { .string($0) }).compact)\n"
+        if let h = header.data(using: .utf8) { try? h.write(to: URL(fileURLWithPath: attempt.logPath)) }
+
+        let process: SupervisedProcess
+        do {
+            process = try SupervisedProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath)
+        } catch {
+            return finish(.failure(reason: "\(error)", log: log))
+        }
+        processes.add(process, key: key, progressFile: attempt.progressFile)
+        let termination = process.wait()
+        processes.remove(key: key)
+        guard termination.succeeded else {
+            return finish(.failure(reason: "the stage \(termination.description)", log: log))
+        }
+        do {
+            let record = try store.commit(attempt, outputs: instance.outputs, manifest: manifest.json, pipeline: pipelineName,
+                                          instance: instance.name, started: started)
+            return finish(.success(record))
+        } catch {
+            return finish(.failure(reason: "\(error)", log: log))
+        }
+    }
+}
+
+/// What a `runner __worker` process needs to run an in-process kind: written as
+/// `request.json` in the attempt directory.
+public struct StageRequest: Sendable {
+    public var context: StageContext
+    public var kind: String
+
+    public init(context: StageContext, kind: String) {
+        self.context = context
+        self.kind = kind
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("kind", .string(kind)),
+            ("instance", .string(context.instanceName)),
+            ("params", context.params.value),
+            ("inputs", .object(context.inputs.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .string($0) })) })),
+            ("outputs", .object(context.outputs.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("output_dir", .string(context.outputDirectory)),
+            ("checkpoint_dir", .string(context.checkpointDirectory)),
+            ("progress_file", .string(context.progressFile)),
+            ("threads", .int(context.threads)),
+            ("workspace", .string(context.workspace)),
+        ])
+    }
+
+    public init?(json: JSONValue) {
+        guard let kind = json["kind"]?.stringValue, let instance = json["instance"]?.stringValue, let params = json["params"],
+              let inputs = json["inputs"]?.objectValue, let outputs = json["outputs"]?.objectValue,
+              let outDir = json["output_dir"]?.stringValue, let ckpt = json["checkpoint_dir"]?.stringValue,
+              let progress = json["progress_file"]?.stringValue, let threads = json["threads"]?.intValue,
+              let workspace = json["workspace"]?.stringValue else { return nil }
+        self.kind = kind
+        context = StageContext(instanceName: instance, params: StageParams(params),
+                               inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, $0.1.arrayValue?.compactMap(\.stringValue) ?? []) }),
+                               outputs: Dictionary(uniqueKeysWithValues: outputs.compactMap { k, v in v.stringValue.map { (k, $0) } }),
+                               outputDirectory: outDir, checkpointDirectory: ckpt, progressFile: progress, threads: threads, workspace: workspace)
+    }
+}

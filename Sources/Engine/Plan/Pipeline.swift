@@ -1,0 +1,45 @@
+/// A resolved, validated pipeline: every stage expanded into instances, every reference bound,
+/// instances in topological order.
+public struct Pipeline: Sendable {
+    public var name: String
+    public var specPath: String
+    /// Pipeline params after overrides.
+    public var params: JSONValue
+    public var instances: [StageInstance]
+    /// Stage names in spec order.
+    public var stageNames: [String]
+    public var dependents: [[Int]]
+
+    init(name: String, specPath: String, params: JSONValue, instances: [StageInstance], stageNames: [String]) {
+        self.name = name
+        self.specPath = specPath
+        self.params = params
+        self.instances = instances
+        self.stageNames = stageNames
+        var dependents = [[Int]](repeating: [], count: instances.count)
+        for inst in instances {
+            for d in inst.dependencies { dependents[d].append(inst.index) }
+        }
+        self.dependents = dependents
+    }
+
+    /// Instances named by `selector`: an instance name, or a stage name (all its instances).
+    public func instances(matching selector: String) -> [Int] {
+        if let exact = instances.first(where: { $0.name == selector }) { return [exact.index] }
+        return instances.filter { $0.stage == selector }.map(\.index)
+    }
+
+    /// The selector's instances plus everything downstream of them.
+    public func downstreamClosure(of roots: [Int]) -> Set<Int> {
+        var seen = Set(roots)
+        var stack = roots
+        while let i = stack.popLast() {
+            for d in dependents[i] where seen.insert(d).inserted { stack.append(d) }
+        }
+        return seen
+    }
+
+    public func unknownSelectorHint(_ selector: String) -> String? {
+        Suggestion.hint(for: selector, in: stageNames + instances.map(\.name))
+    }
+}

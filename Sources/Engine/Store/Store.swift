@@ -1,0 +1,147 @@
+import Foundation
+
+/// The content-addressed store under `<workspace>/.runner/`:
+///
+/// ```
+/// objects/ab/<digest>        artefacts (files or trees), read-only, named by content
+/// runs/ab/<key>.json         one record per computed cache key, written last
+/// staging/<attempt>/         private scratch for a running attempt (out/ is RUNNER_OUTPUT_DIR)
+/// logs/ab/<key>/<attempt>.log
+/// checkpoints/<key>/         survives failed or killed attempts; not part of the key
+/// statcache.json, ledger.sqlite, lock
+/// ```
+/// Nothing here holds an absolute path, so the directory can be moved or synced.
+public struct Store: Sendable {
+    public let workspace: String
+    public let root: String
+
+    public init(workspace: String) {
+        self.workspace = workspace
+        root = workspace + "/.runner"
+    }
+
+    var objects: String { root + "/objects" }
+    var runs: String { root + "/runs" }
+    var staging: String { root + "/staging" }
+    var logs: String { root + "/logs" }
+    var checkpoints: String { root + "/checkpoints" }
+    public var ledgerPath: String { root + "/ledger.sqlite" }
+    public var lockPath: String { root + "/lock" }
+    var statCachePath: String { root + "/statcache.json" }
+
+    public func prepare() throws {
+        for dir in [root, objects, runs, staging, logs, checkpoints] where !FileSystem.isDirectory(dir) {
+            try FileSystem.makeDirectories(dir)
+        }
+    }
+
+    public func objectPath(_ digest: String) -> String { "\(objects)/\(digest.prefix(2))/\(digest)" }
+    func recordPath(_ key: String) -> String { "\(runs)/\(key.prefix(2))/\(key).json" }
+    public func checkpointDirectory(_ key: String) -> String { "\(checkpoints)/\(key)" }
+
+    public func relative(_ path: String) -> String {
+        path.hasPrefix(workspace + "/") ? String(path.dropFirst(workspace.count + 1)) : path
+    }
+
+    /// The record for `key`, if one was committed and its objects are all present.
+    public func record(forKey key: String) -> RunRecord? {
+        guard let data = FileManager.default.contents(atPath: recordPath(key)),
+              let json = try? JSONValue.parse(data), let record = RunRecord(json: json), record.key == key else { return nil }
+        for o in record.outputs where !FileSystem.exists(objectPath(o.artefact.digest)) { return nil }
+        return record
+    }
+
+    /// A fresh private directory for one attempt.
+    func makeAttempt(key: String) throws -> Attempt {
+        let id = Attempt.newID()
+        let dir = "\(staging)/\(id)"
+        try FileSystem.makeDirectories(dir + "/out")
+        let logDir = "\(logs)/\(key.prefix(2))/\(key)"
+        try FileSystem.makeDirectories(logDir)
+        let checkpoint = checkpointDirectory(key)
+        try FileSystem.makeDirectories(checkpoint)
+        return Attempt(id: id, key: key, directory: dir, logPath: "\(logDir)/\(id).log", checkpointDirectory: checkpoint)
+    }
+
+    /// Moves an attempt's declared outputs into the object store and writes its record: digest
+    /// each output, fsync it, make it read-only, rename it to its digest, fsync the directories,
+    /// then write the record atomically. A crash at any point leaves no record (so the attempt
+    /// reruns) or a complete one.
+    func commit(_ attempt: Attempt, outputs declared: [OutputDeclaration], manifest: JSONValue,
+                pipeline: String, instance: String, started: Date) throws -> RunRecord {
+        var outputs: [RunRecord.Output] = []
+        for decl in declared {
+            let path = attempt.outputDirectory + "/" + decl.path
+            guard FileSystem.exists(path) else { throw MissingOutput(name: decl.name, path: decl.path) }
+            let artefact = try ArtefactDigest.compute(path, followLinks: false)
+            let target = objectPath(artefact.digest)
+            if FileSystem.exists(target) {
+                FileSystem.removeTree(path)  // identical content is already stored
+            } else {
+                try FileSystem.syncTree(path)
+                FileSystem.makeReadOnly(path)
+                let shard = (target as NSString).deletingLastPathComponent
+                if !FileSystem.isDirectory(shard) { try FileSystem.makeDirectories(shard) }
+                if rename(path, target) != 0 {
+                    let e = errno
+                    if !FileSystem.exists(target) { throw FileSystemError.posix("rename", path: target, errno: e) }
+                    FileSystem.removeTree(path)
+                }
+                try FileSystem.syncDirectory(shard)
+            }
+            outputs.append(RunRecord.Output(name: decl.name, path: decl.path, artefact: artefact))
+        }
+        let record = RunRecord(key: attempt.key, manifest: manifest, outputs: outputs, pipeline: pipeline, instance: instance,
+                               attempt: attempt.id, started: started, finished: Date(), host: Host.name, log: relative(attempt.logPath))
+        let recordFile = recordPath(attempt.key)
+        let shard = (recordFile as NSString).deletingLastPathComponent
+        if !FileSystem.isDirectory(shard) { try FileSystem.makeDirectories(shard) }
+        try FileSystem.writeAtomically(Data(record.json.pretty().utf8), to: recordFile)
+        return record
+    }
+
+    /// Removes leftovers of attempts that did not finish. Only safe while holding the
+    /// workspace lock (no other runner can have a live attempt then).
+    func removeStaleStaging() {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [] {
+            FileSystem.removeTree("\(staging)/\(entry)")
+        }
+    }
+
+    public func statCache() -> StatCache { StatCache(path: statCachePath) }
+}
+
+/// A stage finished without creating one of its declared outputs.
+public struct MissingOutput: Error, CustomStringConvertible, Sendable {
+    public var name: String
+    public var path: String
+    public var description: String {
+        "the stage did not produce its output '\(name)' (expected '\(path)' in its output directory)"
+    }
+}
+
+/// One try at computing a key.
+public struct Attempt: Sendable {
+    public var id: String
+    public var key: String
+    public var directory: String
+    public var logPath: String
+    public var checkpointDirectory: String
+
+    public var outputDirectory: String { directory + "/out" }
+    public var progressFile: String { directory + "/progress" }
+
+    static func newID() -> String {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        return String(format: "%010d%06d-%d-%04x", tv.tv_sec, tv.tv_usec, getpid(), UInt16.random(in: 0...UInt16.max))
+    }
+}
+
+enum Host {
+    static let name: String = {
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, buf.count)
+        return String(cString: buf)
+    }()
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// The few POSIX file operations the store needs, with fsync where durability matters.
+enum FileSystem {
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func makeDirectories(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileSystemError.posix("mkdir", path: path, errno: EIO)
+        }
+    }
+
+    /// Writes `data` to `path` atomically: a sibling temporary file, fsync, rename, fsync of
+    /// the directory. Readers see the old content or the new, never a mix.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = "\(dir)/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\((path as NSString).lastPathComponent)"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystemError.posix("create", path: tmp, errno: errno) }
+        var ok = false
+        defer {
+            if !ok { unlink(tmp) }
+        }
+        do {
+            try data.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        let e = errno
+                        close(fd)
+                        throw FileSystemError.posix("write", path: tmp, errno: e)
+                    }
+                    offset += n
+                }
+            }
+        }
+        if fsync(fd) != 0 {
+            let e = errno
+            close(fd)
+            throw FileSystemError.posix("fsync", path: tmp, errno: e)
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else { throw FileSystemError.posix("rename", path: path, errno: errno) }
+        ok = true
+        try syncDirectory(dir)
+    }
+
+    static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileSystemError.posix("open", path: path, errno: errno) }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw FileSystemError.posix("fsync", path: path, errno: errno) }
+    }
+
+    /// fsyncs a file, or every file and directory under a directory.
+    static func syncTree(_ path: String) throws {
+        if isDirectory(path) {
+            for entry in try FileManager.default.contentsOfDirectory(atPath: path) {
+                try syncTree("\(path)/\(entry)")
+            }
+            try syncDirectory(path)
+        } else {
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            if fd < 0 {
+                if errno == ELOOP { return }  // a symlink: nothing to sync
+                throw FileSystemError.posix("open", path: path, errno: errno)
+            }
+            defer { close(fd) }
+            if fsync(fd) != 0 { throw FileSystemError.posix("fsync", path: path, errno: errno) }
+        }
+    }
+
+    static func removeTree(_ path: String) {
+        // Make read-only store directories writable first, or removal fails inside them.
+        makeWritable(path)
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static func makeWritable(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        chmod(path, 0o755)
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: path) {
+            for e in entries { makeWritable("\(path)/\(e)") }
+        }
+    }
+
+    /// Removes write permission from a file or tree, so a hard-linked copy cannot edit the store.
+    static func makeReadOnly(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            if let entries = try? FileManager.default.contentsOfDirectory(atPath: path) {
+                for e in entries { makeReadOnly("\(path)/\(e)") }
+            }
+            chmod(path, 0o555)
+        case S_IFREG:
+            chmod(path, (st.st_mode & 0o111) != 0 ? 0o555 : 0o444)
+        default:
+            break
+        }
+    }
+
+    static func sizeOfTree(_ path: String) -> Int64 {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return 0 }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            var total: Int64 = 0
+            for e in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                total += sizeOfTree("\(path)/\(e)")
+            }
+            return total
+        }
+        return Int64(st.st_size)
+    }
+
+    static func readFile(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileSystemError.posix("read", path: path, errno: errno == 0 ? ENOENT : errno)
+        }
+        return data
+    }
+}

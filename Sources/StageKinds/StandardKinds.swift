@@ -1,0 +1,8 @@
+import Engine
+
+public extension KindRegistry {
+    /// Every stage kind this build of runner knows.
+    static let standard = KindRegistry([
+        CommandStage(),
+    ])
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run every stage instance whose result is not in the store yet.",
+        discussion: """
+            Cached instances are restored without running; their outputs appear under results/<pipeline>/. \
+            A run killed at any moment leaves no partial result: the next 'runner run' redoes only what did not finish.
+            """
+    )
+
+    @OptionGroup var specOptions: SpecOptions
+
+    @Option(name: .shortAndLong, help: "Stage instances to run at once (default: the number of cores).")
+    var jobs: Int?
+
+    @Option(help: "CPU-thread tokens shared by running stages (default: the number of cores).")
+    var cpus: Int?
+
+    @Option(help: "Memory tokens in MiB shared by running stages (default: physical memory).")
+    var memory: Int?
+
+    @Option(help: "Threads per stage for kinds that do not set their own (BLAS, OpenMP).")
+    var threads: Int = 1
+
+    @Option(name: .long, help: "Run this stage (all its instances) or instance even if it is cached; repeatable.")
+    var force: [String] = []
+
+    @Flag(help: "Run every instance even if it is cached.")
+    var forceAll = false
+
+    @Flag(help: "Print what would run and why, and run nothing.")
+    var dryRun = false
+
+    @Flag(help: "Stop launching new stages after the first failure.")
+    var failFast = false
+
+    @Flag(help: "Keep running independent stages after a failure (the default).")
+    var keepGoing = false
+
+    @Flag(help: "Refuse instead of waiting when another runner holds the workspace.")
+    var noWait = false
+
+    @Flag(help: "Print one line per event even on a terminal.")
+    var plain = false
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("'-j' must be at least 1.") }
+        if let cpus, cpus < 1 { throw ValidationError("'--cpus' must be at least 1.") }
+        if threads < 1 { throw ValidationError("'--threads' must be at least 1.") }
+        if failFast && keepGoing { throw ValidationError("Give '--fail-fast' or '--keep-going', not both.") }
+    }
+
+    func run() throws {
+        let pipeline = try specOptions.pipeline(threads: threads)
+        var forced = Set<Int>()
+        for selector in force { forced.formUnion(try specOptions.instances(selector, in: pipeline)) }
+        if forceAll { forced = Set(pipeline.instances.indices) }
+        let workspace = specOptions.theWorkspace
+
+        if dryRun {
+            let statuses = StatusPlanner(pipeline: pipeline, store: workspace.store, ledger: workspace.existingLedger()).statuses(force: forced)
+            print(StatusText.render(statuses, pipeline: pipeline, verb: "would run"))
+            return
+        }
+
+        let commandLine = (["runner"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let lock: WorkspaceLock
+        do {
+            lock = try workspace.lock(command: commandLine, wait: !noWait) { holder in
+                TextSink.standardError.write("waiting for the workspace lock"
+                    + (holder.map { " held by \(WorkspaceLock.describe($0))" } ?? "") + " ...\n")
+            }
+        } catch let e as WorkspaceLock.Failure {
+            throw fail(e.description, code: 75)
+        }
+        let ledger = try workspace.ledger()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var options = RunOptions(jobs: jobs ?? cores, cpus: cpus ?? cores,
+                                 memoryMB: memory ?? Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)))
+        options.force = forced
+        options.failFast = failFast
+        options.command = commandLine
+        options.overrides = specOptions.overrides
+        options.workerExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+
+        let useLive = !plain && isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        let display: RunDisplay = useLive ? LiveDisplay() : LineDisplay()
+        let run = PipelineRun(pipeline: pipeline, store: workspace.store, ledger: ledger, options: options, display: display)
+        let summary = try run.execute(specDigest: Workspace.specDigest(specOptions.spec))
+        withExtendedLifetime(lock) {}
+        if summary.interrupted { throw ExitCode(130) }
+        if !summary.succeeded { throw ExitCode(1) }
+    }
+}
