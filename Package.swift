@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "runner", targets: ["runner"]),
+        .executable(name: "runner-bench", targets: ["runner-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +35,9 @@ let package = Package(
             name: "runner",
             dependencies: ["Engine", "StageKinds", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+
+        // `make bench`: times the built `runner` binary against the targets in the issues.
+        .executableTarget(name: "runner-bench", dependencies: ["Engine"]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
         // Runs the built `runner` binary; depends on it so `swift test` builds it first.

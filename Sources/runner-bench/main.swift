@@ -1,0 +1,2 @@
+// Placeholder: the benchmark driver is being written.
+print("runner-bench: not written yet")
