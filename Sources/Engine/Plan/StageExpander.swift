@@ -232,7 +232,7 @@ struct StageExpander {
             let hint = Suggestion.closest(to: (normalized as NSString).lastPathComponent, in: siblings).map {
                 "did you mean '\(((normalized as NSString).deletingLastPathComponent as NSString).appendingPathComponent($0))'?"
             }
-            sink.error("file input '\(path)' does not exist (looked in the workspace \(resolver.workspace))", at: location, pointer: pointer, hint: hint)
+            sink.error("file input '\(path)' does not exist in the workspace", at: location, pointer: pointer, hint: hint)
             return nil
         }
         let real = URL(fileURLWithPath: full).resolvingSymlinksInPath().path
