@@ -25,7 +25,9 @@ public final class PipelineRun: @unchecked Sendable {
     private var remainingDependencies: [Int]
     private var readyQueue: [Int] = []
     private var running: [Int: RunningState] = [:]
+    /// Keys claimed by a ready or running instance, both ways round.
     private var keysInFlight: [String: Int] = [:]
+    private var claimedKey: [Int: String] = [:]
     private var parkedOnKey: [String: [Int]] = [:]
     private var usedThreads = 0
     private var usedMemory = 0
@@ -146,6 +148,9 @@ public final class PipelineRun: @unchecked Sendable {
                 states[i] = .running
                 continue
             }
+            // Claim the key now, so an identical instance found later waits instead of running too.
+            keysInFlight[key] = i
+            claimedKey[i] = key
             states[i] = .ready(manifest)
             readyQueue.append(i)
         }
@@ -214,16 +219,14 @@ public final class PipelineRun: @unchecked Sendable {
 
     private func launch(_ i: Int, manifest: KeyManifest) {
         let instance = pipeline.instances[i]
-        let key = manifest.key
         usedThreads += min(instance.resources.threads, options.cpus)
         usedMemory += options.memoryMB > 0 ? min(instance.resources.memoryMB, options.memoryMB) : 0
         states[i] = .running
-        keysInFlight[key] = i
         running[i] = RunningState(instance: i, started: Date(), fraction: nil, message: "")
         display.handle(.started(instance: i))
         let job = StageJob(instance: instance, manifest: manifest, inputs: keys.inputPaths(for: instance, records: records),
                            store: store, ledger: ledger, pipelineName: pipeline.name, workspace: store.workspace,
-                           ledgerRow: attemptStart(i, key: key, manifest: manifest), options: options, processes: processes)
+                           ledgerRow: attemptStart(i, key: manifest.key, manifest: manifest), options: options, processes: processes)
         let events = self.events
         let thread = Thread {
             let result = job.run()
@@ -238,7 +241,7 @@ public final class PipelineRun: @unchecked Sendable {
         usedThreads -= min(instance.resources.threads, options.cpus)
         usedMemory -= options.memoryMB > 0 ? min(instance.resources.memoryMB, options.memoryMB) : 0
         let state = running.removeValue(forKey: i)
-        let key = keysInFlight.first(where: { $0.value == i })?.key
+        let key = claimedKey.removeValue(forKey: i)
         if let key { keysInFlight[key] = nil }
         let parked = key.flatMap { parkedOnKey.removeValue(forKey: $0) } ?? []
         switch result {
@@ -272,7 +275,7 @@ public final class PipelineRun: @unchecked Sendable {
 
     private func refreshDisplay() {
         for (i, var state) in running {
-            if let key = keysInFlight.first(where: { $0.value == i })?.key, let path = processes.progressFile(for: key),
+            if let key = claimedKey[i], let path = processes.progressFile(for: key),
                let p = ProgressSink.latest(at: path) {
                 state.fraction = p.fraction
                 state.message = p.message

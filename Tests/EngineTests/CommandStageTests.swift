@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+@testable import Engine
+
+@Suite struct CommandStageTests {
+    @Test func aStageThatDoesNotProduceAnOutputFailsNamingIt() throws {
+        let ws = TestWorkspace()
+        ws.write("p.json", """
+            {"pipeline": "m", "stages": {"a": {"kind": "command", "params": {"shell": "echo hi > ${outputs.one}",
+              "outputs": {"one": "one.txt", "two": "sub/two.txt"}}}}}
+            """)
+        let outcomes = try ws.run("p.json")
+        guard case let .failed(reason, log) = outcomes["a"] else {
+            Issue.record("expected a failure, got \(String(describing: outcomes["a"]))")
+            return
+        }
+        #expect(reason == "the stage did not produce its output 'two' (expected 'sub/two.txt' in its output directory)")
+        #expect(log != nil)
+        #expect(!FileManager.default.fileExists(atPath: ws.root + "/results/m/a"))
+    }
+
+    @Test func aFailingStageSkipsItsDependantsAndTheOthersGoOn() throws {
+        let ws = TestWorkspace()
+        ws.write("p.json", """
+            {"pipeline": "f", "stages": {
+              "bad": {"kind": "command", "params": {"shell": "echo oops >&2; exit 3", "outputs": {"o": "o"}}},
+              "below": {"kind": "command", "inputs": {"x": "bad:o"}, "params": {"shell": "cp ${inputs.x} ${outputs.o}", "outputs": {"o": "o"}}},
+              "further": {"kind": "command", "inputs": {"x": "below:o"}, "params": {"shell": "cp ${inputs.x} ${outputs.o}", "outputs": {"o": "o"}}},
+              "good": {"kind": "command", "params": {"shell": "sleep 0.2; echo ok > ${outputs.o}", "outputs": {"o": "o"}}}
+            }}
+            """)
+        let outcomes = try ws.run("p.json")
+        guard case let .failed(reason, log?) = outcomes["bad"] else {
+            Issue.record("expected 'bad' to fail")
+            return
+        }
+        #expect(reason == "the stage exited with status 3")
+        #expect(try String(contentsOfFile: ws.root + "/" + log, encoding: .utf8).contains("oops\n"))
+        #expect(outcomes["below"] == .skipped(reason: "upstream bad failed"))
+        #expect(outcomes["further"] == .skipped(reason: "upstream bad failed"))
+        #expect(outcomes.ran == ["good"])
+    }
+
+    @Test func failFastLaunchesNothingAfterTheFirstFailure() throws {
+        let ws = TestWorkspace()
+        ws.write("p.json", """
+            {"pipeline": "f", "stages": {
+              "bad": {"kind": "command", "params": {"shell": "exit 1", "outputs": {"o": "o"}}},
+              "later": {"kind": "command", "foreach": {"i": [1, 2, 3]}, "params": {"shell": "echo ${item.i} > ${outputs.o}", "outputs": {"o": "o"}}}
+            }}
+            """)
+        let outcomes = try ws.run("p.json", jobs: 1, failFast: true)
+        #expect(outcomes.ran.isEmpty)
+        #expect(outcomes["later@i=3"] == .notRun)
+    }
+
+    @Test func theProgramSeesItsPathsInArgvAndTheEnvironment() throws {
+        let ws = TestWorkspace()
+        ws.write("in.txt", "data\n")
+        ws.write("p.json", """
+            {"pipeline": "e", "params": {"n": 3}, "stages": {
+              "src": {"kind": "command", "foreach": {"i": [1, 2]}, "params": {"shell": "echo ${item.i} > ${outputs.o}", "outputs": {"o": "o.txt"}}},
+              "env": {"kind": "command",
+                "inputs": {"file": {"file": "in.txt"}, "parts": "src@*:o"},
+                "params": {"argv": ["sh", "-c", "echo \\"$1 $2 $3\\" > $RUNNER_OUTPUT_ARGS; env | grep ^RUNNER_ | sort | sed 's/=.*//' > ${outputs.names}; echo $RUNNER_INPUT_PARTS_COUNT $RUNNER_THREADS $OMP_NUM_THREADS $CUSTOM >> ${outputs.names}", "x", "${params.n}", "${inputs.parts}"],
+                           "env": {"CUSTOM": "yes"}, "threads": 2,
+                           "outputs": {"args": "args.txt", "names": "names.txt"}}}
+            }}
+            """)
+        let outcomes = try ws.run("p.json")
+        #expect(outcomes.ran.count == 3)
+        let args = try #require(ws.read("results/e/env/args.txt"))
+        let parts = args.trimmingCharacters(in: .newlines).split(separator: " ")
+        #expect(parts.count == 3)
+        #expect(parts[0] == "3")
+        #expect(parts[1].hasSuffix(".runner/objects/" + parts[1].split(separator: "/").last!.prefix(2) + "/" + parts[1].split(separator: "/").last!))
+        let names = try #require(ws.read("results/e/env/names.txt"))
+        for v in ["RUNNER_CHECKPOINT_DIR", "RUNNER_INPUTS_JSON", "RUNNER_INPUT_FILE", "RUNNER_INPUT_PARTS", "RUNNER_INPUT_PARTS_0",
+                  "RUNNER_INPUT_PARTS_1", "RUNNER_OUTPUT_ARGS", "RUNNER_OUTPUT_DIR", "RUNNER_OUTPUT_NAMES", "RUNNER_PROGRESS_FILE",
+                  "RUNNER_THREADS", "RUNNER_WORKSPACE"] {
+            #expect(names.contains(v + "\n"), "missing \(v)")
+        }
+        #expect(names.hasSuffix("2 2 2 yes\n"))
+    }
+
+    @Test func aProgramMissingFromPathFailsWithAClearReason() throws {
+        let ws = TestWorkspace()
+        ws.write("p.json", """
+            {"pipeline": "x", "stages": {"a": {"kind": "command", "params": {"argv": ["no-such-program-xyz"], "outputs": {"o": "o"}}}}}
+            """)
+        let outcomes = try ws.run("p.json")
+        #expect(outcomes["a"] == .failed(reason: "program 'no-such-program-xyz' was not found on PATH", log: outcomes["a"].flatMap {
+            if case let .failed(_, log) = $0 { return log }
+            return nil
+        }))
+    }
+
+    @Test func directoryOutputsAreStoredAndLinkedAsTrees() throws {
+        let ws = TestWorkspace()
+        ws.write("p.json", """
+            {"pipeline": "d", "stages": {
+              "make": {"kind": "command", "params": {"shell": "mkdir -p ${outputs.dir}/sub; echo a > ${outputs.dir}/a.txt; echo b > ${outputs.dir}/sub/b.txt", "outputs": {"dir": "plots"}}},
+              "use": {"kind": "command", "inputs": {"d": "make:dir"}, "params": {"shell": "cat ${inputs.d}/a.txt ${inputs.d}/sub/b.txt > ${outputs.o}", "outputs": {"o": "o.txt"}}}
+            }}
+            """)
+        #expect(try ws.run("p.json").ran == ["make", "use"])
+        #expect(ws.read("results/d/make/plots/sub/b.txt") == "b\n")
+        #expect(ws.read("results/d/use/o.txt") == "a\nb\n")
+        #expect(try ws.run("p.json").ran.isEmpty)
+    }
+
+    @Test func instancesWithTheSameKeyRunOnce() throws {
+        let ws = TestWorkspace()
+        ws.write("p.json", """
+            {"pipeline": "same", "stages": {
+              "a": {"kind": "command", "foreach": {"copy": [1, 2, 3]}, "params": {"shell": "mkdir -p runs; touch runs/$$; echo same > ${outputs.o}", "outputs": {"o": "o"}}}
+            }}
+            """)
+        let outcomes = try ws.run("p.json")
+        #expect(outcomes.ran.count == 1)
+        #expect(outcomes.cached.count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.root + "/runs").count == 1)
+    }
+}
