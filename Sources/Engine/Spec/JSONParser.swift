@@ -200,7 +200,7 @@ enum JSONParser {
                         guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
                         out.append(contentsOf: Array(String(Character(u)).utf8))
                     default:
-                        index -= 1
+                        index -= 2  // point at the backslash
                         throw error("invalid escape '\\\(Character(UnicodeScalar(e)))'")
                     }
                     continue

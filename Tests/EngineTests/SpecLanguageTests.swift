@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+@testable import Engine
+import StageKinds
+
+@Suite struct JSONParserTests {
+    @Test func valuesKeepTheirLineAndColumn() throws {
+        let node = try JSONParser.parse("{\n  \"a\": [1, 2.5],\n  \"b\": {\"c\": \"é\"}\n}")
+        #expect(node["a"]?.location == .file(line: 2, column: 8))
+        #expect(node["a"]?.elements?[1].location == .file(line: 2, column: 12))
+        #expect(node["b"]?["c"]?.location == .file(line: 3, column: 14))
+        #expect(node.members?[1].keyLocation == .file(line: 3, column: 3))
+    }
+
+    @Test func integersStayIntegersAndFractionsBecomeDoubles() throws {
+        let v = try JSONValue.parse("[1, -0, 1.0, 1e3, 9007199254740993]")
+        #expect(v == .array([.int(1), .int(0), .double(1), .double(1000), .int(9_007_199_254_740_993)]))
+    }
+
+    @Test(arguments: [
+        ("{\"a\": 1,}", "1:9: trailing comma before '}'"),
+        ("[1 2]", "1:4: expected ',' or ']' after an element, found '2'"),
+        ("{\"a\": tru}", "1:7: unexpected 'tru', expected a value (strings need double quotes)"),
+        ("{\"a\": 01}", "1:8: invalid number: leading zero"),
+        ("\"\\x\"", "1:2: invalid escape '\\x'"),
+        ("{} {}", "1:4: unexpected '{' after the top-level value"),
+        ("", "1:1: unexpected end of file, expected a value"),
+    ])
+    func syntaxErrorsArePositioned(text: String, message: String) {
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text) }
+        do {
+            _ = try JSONParser.parse(text)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
+    @Test func canonicalFormSortsKeysSoEqualValuesHashEqual() throws {
+        let a = try JSONValue.parse(#"{"b": [1, {"y": 2, "x": 1}], "a": "s"}"#)
+        let b = try JSONValue.parse(#"{"a": "s", "b": [1, {"x": 1, "y": 2}]}"#)
+        #expect(a.canonical == #"{"a":"s","b":[1,{"x":1,"y":2}]}"#)
+        #expect(a.canonical == b.canonical)
+    }
+
+    @Test func deepNestingIsAnErrorNotACrash() {
+        let text = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(text) }
+    }
+}
+
+@Suite struct OverrideTests {
+    private func apply(_ overrides: [String], to text: String) -> (JSONValue, [String]) {
+        var root = try! JSONParser.parse(text)
+        var sink = DiagnosticSink(file: "spec.json")
+        var parsed: [Override] = []
+        for (i, o) in overrides.enumerated() {
+            switch Override.parse(o, index: i + 1) {
+            case let .success(x): parsed.append(x)
+            case let .failure(d): sink.error(d.message, at: d.location, pointer: nil, hint: d.hint)
+            }
+        }
+        Override.apply(parsed, to: &root, sink: &sink)
+        return (root.value, sink.diagnostics.map(\.description))
+    }
+
+    private let spec = #"{"params": {"p": 113, "lr": 0.5, "name": "a", "flag": true, "seeds": [0, 1], "model": {"width": 128}}}"#
+
+    @Test func valuesAreTypedLikeHydra() {
+        let (v, errors) = apply(["p=97", "lr=1", "name=run-3", "flag=false", "seeds=[2,3,4]", "model.width=64", "+extra='7'"], to: spec)
+        #expect(errors.isEmpty)
+        #expect(v["params"]?["p"] == .int(97))
+        #expect(v["params"]?["lr"] == .double(1))
+        #expect(v["params"]?["name"] == .string("run-3"))
+        #expect(v["params"]?["flag"] == .bool(false))
+        #expect(v["params"]?["seeds"] == .array([.int(2), .int(3), .int(4)]))
+        #expect(v["params"]?["model"]?["width"] == .int(64))
+        #expect(v["params"]?["extra"] == .string("7"))
+    }
+
+    @Test func removingAndIndexingWork() {
+        let (v, errors) = apply(["~flag", "seeds.1=9"], to: spec)
+        #expect(errors.isEmpty)
+        #expect(v["params"]?["flag"] == nil)
+        #expect(v["params"]?["seeds"] == .array([.int(0), .int(9)]))
+    }
+
+    @Test func mismatchedTypesAreErrorsNamingTheOverride() {
+        let (_, errors) = apply(["flag=maybe", "seeds=3"], to: spec)
+        #expect(errors == [
+            "-S #1 'flag=maybe' at /params/flag: 'maybe' could not be converted to a boolean (the spec has true)",
+            "-S #2 'seeds=3' at /params/seeds: '3' could not be converted to an array (the spec has [0,1])",
+        ])
+    }
+}
+
+@Suite struct ResolverTests {
+    private func resolve(_ text: String, overrides: [String] = []) throws -> Pipeline {
+        try PipelineResolver(registry: .standard, workspace: "/nonexistent").resolve(text: text, specPath: "spec.json", overrides: overrides)
+    }
+
+    @Test func matrixForeachExpandsIntoStablyNamedInstances() throws {
+        let p = try resolve("""
+            {"pipeline": "m", "params": {"lrs": [0.1, 0.01]}, "stages": {"train": {"kind": "command",
+              "foreach": {"seed": [0, 1], "lr": "${params.lrs}"},
+              "params": {"shell": "echo ${item.seed} ${item.lr}", "outputs": {"o": "o"}}}}}
+            """)
+        #expect(p.instances.map(\.name) == ["train@seed=0,lr=0.1", "train@seed=0,lr=0.01", "train@seed=1,lr=0.1", "train@seed=1,lr=0.01"])
+        #expect(p.instances[3].params.string("shell") == "echo 1 0.01")
+    }
+
+    @Test func aWholeStringReferenceKeepsItsType() throws {
+        let p = try resolve("""
+            {"pipeline": "t", "params": {"n": 4, "env": {"A": "x"}}, "stages": {"a": {"kind": "command",
+              "params": {"shell": "true", "threads": "${params.n}", "env": "${params.env}", "outputs": {"o": "o"}}}}}
+            """)
+        #expect(p.instances[0].params.int("threads") == 4)
+        #expect(p.instances[0].resources.threads == 4)
+        #expect(p.instances[0].params["env"] == .object([("A", .string("x"))]))
+    }
+
+    @Test func referencesBindToOneInstanceOrFanIn() throws {
+        let p = try resolve("""
+            {"pipeline": "r", "stages": {
+              "train": {"kind": "command", "foreach": {"seed": [0, 1, 2]}, "params": {"shell": "true", "outputs": {"model": "m"}}},
+              "eval": {"kind": "command", "foreach": {"seed": [0, 1, 2]}, "inputs": {"model": "train@seed=${item.seed}:model"},
+                       "params": {"shell": "true", "outputs": {"m": "m"}}},
+              "report": {"kind": "command", "inputs": {"all": "eval@*"}, "params": {"shell": "true", "outputs": {"r": "r"}}}}}
+            """)
+        let eval1 = p.instances.first { $0.name == "eval@seed=1" }!
+        #expect(eval1.dependencies.map { p.instances[$0].name } == ["train@seed=1"])
+        let report = p.instances.first { $0.name == "report" }!
+        guard case let .stage(ids, output, fanIn) = report.inputs[0].source else { Issue.record("not a stage input"); return }
+        #expect(ids.map { p.instances[$0].name } == ["eval@seed=0", "eval@seed=1", "eval@seed=2"])
+        #expect(output == "m")
+        #expect(fanIn)
+        #expect(p.instances.last?.name == "report")
+    }
+
+    @Test func aTenThousandStageChainResolvesWithoutRecursionLimits() throws {
+        var stages = ["\"s0\": {\"kind\": \"command\", \"params\": {\"shell\": \"true\", \"outputs\": {\"o\": \"o\"}}}"]
+        for i in 1..<10_000 {
+            stages.append("\"s\(i)\": {\"kind\": \"command\", \"inputs\": {\"x\": \"s\(i - 1):o\"}, \"params\": {\"shell\": \"true\", \"outputs\": {\"o\": \"o\"}}}")
+        }
+        // Declared in reverse, so the order comes from the graph, not from the file.
+        let text = "{\"pipeline\": \"long\", \"stages\": {\(stages.reversed().joined(separator: ",\n"))}}"
+        let p = try resolve(text)
+        #expect(p.instances.count == 10_000)
+        #expect(p.instances.first?.name == "s0")
+        #expect(p.instances.last?.name == "s9999")
+    }
+
+    @Test func aCycleInALongChainIsFoundAndPrinted() throws {
+        var stages: [String] = []
+        for i in 0..<5_000 {
+            stages.append("\"s\(i)\": {\"kind\": \"command\", \"inputs\": {\"x\": \"s\((i + 4_999) % 5_000):o\"}, \"params\": {\"shell\": \"true\", \"outputs\": {\"o\": \"o\"}}}")
+        }
+        do {
+            _ = try resolve("{\"pipeline\": \"loop\", \"stages\": {\(stages.joined(separator: ",\n"))}}")
+            Issue.record("expected a cycle error")
+        } catch let e as SpecErrors {
+            #expect(e.diagnostics.count == 1)
+            #expect(e.diagnostics[0].message.hasPrefix("dependency cycle: s0 -> s1 -> s2"))
+            #expect(e.diagnostics[0].message.hasSuffix("s4999 -> s0"))
+        }
+    }
+}
+
+@Suite struct KeyManifestTests {
+    @Test func theKeyDependsOnContentNotOnOrder() {
+        let a = KeyManifest(kind: "command", kindVersion: 1, params: .object([("x", .int(1)), ("y", .string("z"))]), inputs: [("in", .string("ab"))])
+        let b = KeyManifest(kind: "command", kindVersion: 1, params: .object([("y", .string("z")), ("x", .int(1))]), inputs: [("in", .string("ab"))])
+        #expect(a.key == b.key)
+        var c = a
+        c.kindVersion = 2
+        #expect(c.key != a.key)
+    }
+
+    @Test func differencesNameTheChangedFields() {
+        let old = KeyManifest(kind: "k", kindVersion: 1, params: .object([("lr", .double(0.1)), ("n", .int(3))]), inputs: []).json
+        let new = KeyManifest(kind: "k", kindVersion: 1, params: .object([("lr", .double(0.2)), ("m", .int(3))]), inputs: []).json
+        #expect(KeyManifest.differences(from: old, to: new) == ["params.lr: 0.1 -> 0.2", "params.n: removed (was 3)", "params.m: added (3)"])
+    }
+}
+
+@Suite struct SuggestionTests {
+    @Test func closeNamesAreSuggestedAndFarOnesAreNot() {
+        #expect(Suggestion.closest(to: "comand", in: ["command", "evaluate"]) == "command")
+        #expect(Suggestion.closest(to: "ouputs", in: ["outputs", "inputs"]) == "outputs")
+        #expect(Suggestion.closest(to: "zzz", in: ["command"]) == nil)
+    }
+}
