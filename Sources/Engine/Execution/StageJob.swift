@@ -57,23 +57,18 @@ struct StageJob: Sendable {
             if case let .stage(_, _, fanIn) = input.source, fanIn { return (input.name, .array(paths.map { .string($0) })) }
             return (input.name, .string(paths.first ?? ""))
         })
-        do {
-            try FileSystem.writeAtomically(Data(inputsJSON.pretty().utf8), to: inputsFile)
-            try FileSystem.writeAtomically(Data(StageRequest(context: context, kind: instance.kind.name).json.pretty().utf8),
-                                           to: attempt.directory + "/request.json")
-        } catch {
-            return finish(.failure(reason: "cannot write the stage's input list: \(error)", log: log))
-        }
-
         var environment = ProcessInfo.processInfo.environment
         let argv: [String]
         do {
+            try FileSystem.writeScratch(Data(inputsJSON.pretty().utf8), to: inputsFile)
             switch try instance.kind.invocation(for: context) {
             case let .program(a, extra):
                 argv = a
                 environment.merge(extra) { _, new in new }
             case .worker:
-                argv = [options.workerExecutable, "__worker", attempt.directory + "/request.json"]
+                let request = attempt.directory + "/request.json"
+                try FileSystem.writeScratch(Data(StageRequest(context: context, kind: instance.kind.name).json.pretty().utf8), to: request)
+                argv = [options.workerExecutable, "__worker", request]
             }
         } catch {
             return finish(.failure(reason: "\(error)", log: log))

@@ -57,6 +57,13 @@ enum FileSystem {
         try syncDirectory(dir)
     }
 
+    /// Writes a scratch file with no durability promise (staging files die with their attempt).
+    static func writeScratch(_ data: Data, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: data) else {
+            throw FileSystemError.posix("write", path: path, errno: errno == 0 ? EIO : errno)
+        }
+    }
+
     static func syncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw FileSystemError.posix("open", path: path, errno: errno) }
