@@ -25,8 +25,13 @@ public struct Materializer: Sendable {
             if isSameTree(object, target, kind: o.artefact.kind) { continue }
             let parent = (target as NSString).deletingLastPathComponent
             if !FileSystem.isDirectory(parent) { try FileSystem.makeDirectories(parent) }
-            let tmp = "\(parent)/.tmp-\(getpid())-\((o.path as NSString).lastPathComponent)"
-            FileSystem.removeTree(tmp)
+            let base = (o.path as NSString).lastPathComponent
+            // Leftovers of a runner killed mid-link have the same suffix; they go first.
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+            where entry.hasPrefix(".tmp-") && entry.hasSuffix("-" + base) {
+                FileSystem.removeTree("\(parent)/\(entry)")
+            }
+            let tmp = "\(parent)/.tmp-\(getpid())-\(base)"
             try linkTree(object, tmp)
             if FileSystem.isDirectory(target) { FileSystem.removeTree(target) }
             guard rename(tmp, target) == 0 else {
