@@ -12,11 +12,11 @@ enum Shape: String {
 /// the spec for both shapes, and so that the changed-stage benchmark can edit one stage's
 /// shell text the way a user would.
 struct TrivialPipeline {
-    var shape: Shape
-    var stageCount: Int
+    let shape: Shape
+    let stageCount: Int
     /// 0 is the original spec; each other value gives `editedStage` a new shell text and a
     /// new output, so every revision is a real change the store has not seen before.
-    var revision = 0
+    let revision: Int
 
     init(_ shape: Shape, stages: Int, revision: Int = 0) {
         precondition(stages >= 3, "a fan needs a source, a middle and a sink")
@@ -44,17 +44,19 @@ struct TrivialPipeline {
         }
     }
 
-    /// The spec text, one stage per line.
+    /// The spec text, one stage per line as a person would write it. (Not all on one line:
+    /// runner's JSON parser finds each value's column by scanning from the line start, so a
+    /// one-line spec costs time quadratic in its length; that is reported, not benchmarked.)
     var json: String {
         let stages: [(String, StageSpec)]
         switch shape {
         case .chain: stages = chainStages
         case .fan: stages = fanStages
         }
-        let lines = stages.map { "    \(JSON.string($0.0)): \($0.1.json)" }
+        let lines = stages.map { "    \(JSONText.string($0.0)): \($0.1.json)" }
         return """
             {
-              "pipeline": \(JSON.string(name)),
+              "pipeline": \(JSONText.string(name)),
               "description": "runner-bench: \(stageCount) trivial command stages in a \(shape.rawValue)",
               "stages": {
             \(lines.joined(separator: ",\n"))
@@ -108,14 +110,14 @@ private struct StageSpec {
     var json: String {
         var members = [#""kind": "command""#]
         if !inputs.isEmpty {
-            members.append("\"inputs\": {\(inputs.map { "\(JSON.string($0.name)): \(JSON.string($0.reference))" }.joined(separator: ", "))}")
+            members.append("\"inputs\": {\(inputs.map { "\(JSONText.string($0.name)): \(JSONText.string($0.reference))" }.joined(separator: ", "))}")
         }
-        members.append("\"params\": {\"shell\": \(JSON.string(shell)), \"outputs\": {\"out\": \"out.txt\"}}")
+        members.append("\"params\": {\"shell\": \(JSONText.string(shell)), \"outputs\": {\"out\": \"out.txt\"}}")
         return "{\(members.joined(separator: ", "))}"
     }
 }
 
-enum JSON {
+enum JSONText {
     /// A JSON string literal: the generated specs are large, so they are written as text in
     /// stage order rather than through `JSONSerialization` (which does not keep key order).
     static func string(_ s: String) -> String {

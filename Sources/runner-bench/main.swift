@@ -1,2 +1,47 @@
-// Placeholder: the benchmark driver is being written.
-print("runner-bench: not written yet")
+// runner-bench: times the built `runner` binary against the targets of the performance issue.
+// `make bench` runs `runner-bench --runner .build/release/runner`; see `BenchOptions.usage`.
+import Foundation
+
+let options: BenchOptions
+do {
+    switch try BenchOptions.parse(Array(CommandLine.arguments.dropFirst())) {
+    case let .run(parsed): options = parsed
+    case .help:
+        Console.out(BenchOptions.usage)
+        exit(0)
+    }
+} catch {
+    Console.error("runner-bench: \(error.message) (see 'runner-bench --help')")
+    exit(64)
+}
+
+let runner: RunnerBinary
+let scratch: ScratchSpace
+do {
+    runner = try RunnerBinary(path: options.runnerPath)
+    scratch = try ScratchSpace()
+} catch {
+    Console.error("runner-bench: \(error)")
+    exit(1)
+}
+
+Console.out("runner-bench: \(runner.path)")
+Console.out("machine: \(Machine.cores) cores\(Machine.cpuModel.map { " (\($0))" } ?? ""), load average \(Machine.loadAverage) at start")
+Console.out("each figure: median of \(options.repetitions) runs of trivial 'command' stages (sh -c writing one small file); "
+    + "'runner run \(BenchSuite.runFlags.joined(separator: " "))'; OPENBLAS_NUM_THREADS=1; ratio = median / target, below 1 meets it")
+Console.out("")
+
+let report = Report()
+report.header()
+let suite = BenchSuite(runner: runner, scratch: scratch, repetitions: options.repetitions, report: report)
+for benchmark in options.selected {
+    suite.run(benchmark)
+}
+scratch.removeAll()
+
+Console.out("")
+Console.out("load average at end: \(Machine.loadAverage)")
+if report.failures > 0 {
+    Console.error("runner-bench: \(report.failures) measurement\(report.failures == 1 ? "" : "s") FAILED (details above)")
+    exit(1)
+}

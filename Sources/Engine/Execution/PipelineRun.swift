@@ -37,6 +37,7 @@ public final class PipelineRun: @unchecked Sendable {
 
     private let events = CompletionQueue()
     private let processes = ProcessTable()
+    private let trash = StagingTrash()
 
     public init(pipeline: Pipeline, store: Store, ledger: Ledger, options: RunOptions, display: RunDisplay) {
         self.pipeline = pipeline
@@ -108,6 +109,7 @@ public final class PipelineRun: @unchecked Sendable {
         }
         flushLedgerRows()
         keys.statCache.save()
+        trash.empty()
         let outcomes: [InstanceOutcome] = states.map { if case let .finished(o) = $0 { return o }; return .notRun }
         let summary = RunSummary(runID: runID, outcomes: outcomes, wallSeconds: Date().timeIntervalSince(start), interrupted: interrupted)
         try ledger.finishRun(runID, status: interrupted ? "interrupted" : (summary.succeeded ? "succeeded" : "failed"))
@@ -226,7 +228,8 @@ public final class PipelineRun: @unchecked Sendable {
         display.handle(.started(instance: i))
         let job = StageJob(instance: instance, manifest: manifest, inputs: keys.inputPaths(for: instance, records: records),
                            store: store, ledger: ledger, pipelineName: pipeline.name, workspace: store.workspace,
-                           ledgerRow: attemptStart(i, key: manifest.key, manifest: manifest), options: options, processes: processes)
+                           ledgerRow: attemptStart(i, key: manifest.key, manifest: manifest), options: options, processes: processes,
+                           trash: trash)
         let events = self.events
         let thread = Thread {
             let result = job.run()
@@ -335,6 +338,30 @@ final class CompletionQueue: @unchecked Sendable {
         let out = queue
         queue.removeAll()
         return out
+    }
+}
+
+/// Staging leftovers of finished attempts, deleted together when the run ends: deleting them
+/// one by one while new stages create files makes ext4 (without a journal) search past every
+/// recently freed inode, which was most of a trivial stage's cost.
+final class StagingTrash: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String] = []
+
+    func add(_ more: [String]) {
+        lock.lock()
+        paths.append(contentsOf: more)
+        lock.unlock()
+    }
+
+    func empty() {
+        lock.lock()
+        let all = paths
+        paths.removeAll()
+        lock.unlock()
+        for p in all where FileSystem.exists(p) {
+            if FileSystem.isDirectory(p) { FileSystem.removeTree(p) } else { unlink(p) }
+        }
     }
 }
 

@@ -18,6 +18,8 @@ struct StageJob: Sendable {
     let ledgerRow: Ledger.AttemptStart
     let options: RunOptions
     let processes: ProcessTable
+    /// Takes the attempt's staging paths; they are deleted when the run ends (see `StagingTrash`).
+    let trash: StagingTrash
 
     func run() -> Result {
         let key = manifest.key
@@ -31,7 +33,7 @@ struct StageJob: Sendable {
         let log = store.relative(attempt.logPath)
         let rowID = try? ledger.beginAttempt(ledgerRow, log: log)
         func finish(_ result: Result) -> Result {
-            FileSystem.removeTree(attempt.directory)
+            trash.add(attempt.stagingPaths)
             switch result {
             case let .success(record):
                 try? rowID.map { try ledger.finishAttempt($0, status: "done", outputs: outputsJSON(record), exitReason: nil) }
@@ -51,7 +53,7 @@ struct StageJob: Sendable {
         let context = StageContext(instanceName: instance.name, params: instance.params, inputs: inputs, outputs: outputs,
                                    outputDirectory: attempt.outputDirectory, checkpointDirectory: attempt.checkpointDirectory,
                                    progressFile: attempt.progressFile, threads: threads, workspace: workspace)
-        let inputsFile = attempt.directory + "/inputs.json"
+        let inputsFile = attempt.inputsFile
         let inputsJSON = JSONValue.object(instance.inputs.map { input in
             let paths = inputs[input.name] ?? []
             if case let .stage(_, _, fanIn) = input.source, fanIn { return (input.name, .array(paths.map { .string($0) })) }
@@ -66,7 +68,7 @@ struct StageJob: Sendable {
                 argv = a
                 environment.merge(extra) { _, new in new }
             case .worker:
-                let request = attempt.directory + "/request.json"
+                let request = attempt.requestFile
                 try FileSystem.writeScratch(Data(StageRequest(context: context, kind: instance.kind.name).json.pretty().utf8), to: request)
                 argv = [options.workerExecutable, "__worker", request]
             }
@@ -85,7 +87,10 @@ struct StageJob: Sendable {
         for (name, path) in outputs { environment["RUNNER_OUTPUT_" + name.uppercased()] = path }
         for (name, paths) in inputs {
             let v = "RUNNER_INPUT_" + name.uppercased()
-            environment[v] = paths.joined(separator: ":")
+            // Linux refuses any one environment string over 128 KiB; a big fan-in is still
+            // complete in the numbered variables and in RUNNER_INPUTS_JSON.
+            let joined = paths.joined(separator: ":")
+            if joined.utf8.count < 100_000 { environment[v] = joined }
             environment[v + "_COUNT"] = String(paths.count)
             for (j, p) in paths.enumerated() { environment["\(v)_\(j)"] = p }
         }

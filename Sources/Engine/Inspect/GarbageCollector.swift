@@ -53,11 +53,13 @@ public struct GarbageCollector {
             }
         }
         for shard in (try? FileManager.default.contentsOfDirectory(atPath: store.logs)) ?? [] {
-            for key in (try? FileManager.default.contentsOfDirectory(atPath: "\(store.logs)/\(shard)")) ?? [] where !recordKeys.contains(key) {
+            for log in (try? FileManager.default.contentsOfDirectory(atPath: "\(store.logs)/\(shard)")) ?? [] {
+                let key = String(log.prefix(64))
+                if recordKeys.contains(key) { continue }
                 // Logs of keys still being worked on (a checkpoint exists) stay.
                 if !completedKeys.contains(key) && FileSystem.exists(store.checkpointDirectory(key)) { continue }
                 report.logs += 1
-                remove("\(store.logs)/\(shard)/\(key)")
+                remove("\(store.logs)/\(shard)/\(log)")
             }
         }
         for key in (try? FileManager.default.contentsOfDirectory(atPath: store.checkpoints)) ?? [] where completedKeys.contains(key) {

@@ -15,7 +15,8 @@ public struct StageContext: Sendable {
     /// Output name → absolute path the stage must create.
     public var outputs: [String: String]
     public var outputDirectory: String
-    /// Kept across attempts with the same cache key; not part of the key.
+    /// Kept across attempts with the same cache key; not part of the key. Created by the stage
+    /// when it first writes a checkpoint.
     public var checkpointDirectory: String
     /// Where the stage may write progress lines (`<fraction 0...1> [message]`).
     public var progressFile: String

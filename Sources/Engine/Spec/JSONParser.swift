@@ -30,19 +30,26 @@ enum JSONParser {
         var line = 1
         var lineStart = 0
 
-        var location: SourceLocation { .file(line: line, column: column(at: index)) }
+        var location: SourceLocation {
+            mutating get { .file(line: line, column: column(at: index)) }
+        }
 
-        func column(at i: Int) -> Int {
-            var col = 1
-            var j = lineStart
+        /// Columns count characters, not bytes. Parsing only moves forward, so the count resumes
+        /// from the last position asked about: linear even for a spec on one long line.
+        var columnCursor = (index: 0, column: 1)
+
+        mutating func column(at i: Int) -> Int {
+            if columnCursor.index < lineStart || columnCursor.index > i { columnCursor = (lineStart, 1) }
+            var (j, col) = columnCursor
             while j < i && j < bytes.count {
                 if bytes[j] & 0xC0 != 0x80 { col += 1 }
                 j += 1
             }
+            columnCursor = (j, col)
             return col
         }
 
-        func error(_ message: String) -> JSONSyntaxError {
+        mutating func error(_ message: String) -> JSONSyntaxError {
             JSONSyntaxError(message: message, line: line, column: column(at: index))
         }
 

@@ -51,16 +51,18 @@ public struct Store: Sendable {
         return record
     }
 
-    /// A fresh private directory for one attempt.
+    /// A fresh private output directory for one attempt. One mkdir: the attempt's scratch
+    /// files sit beside it, its log goes into a shared shard, and its checkpoint directory is
+    /// made by the stage when it first writes a checkpoint (ext4 makes every new inode costly
+    /// after many deletions, and most stages never checkpoint).
     func makeAttempt(key: String) throws -> Attempt {
         let id = Attempt.newID()
         let dir = "\(staging)/\(id)"
-        try FileSystem.makeDirectories(dir + "/out")
-        let logDir = "\(logs)/\(key.prefix(2))/\(key)"
-        try FileSystem.makeDirectories(logDir)
-        let checkpoint = checkpointDirectory(key)
-        try FileSystem.makeDirectories(checkpoint)
-        return Attempt(id: id, key: key, directory: dir, logPath: "\(logDir)/\(id).log", checkpointDirectory: checkpoint)
+        guard mkdir(dir, 0o755) == 0 else { throw FileSystemError.posix("mkdir", path: dir, errno: errno) }
+        let logShard = "\(logs)/\(key.prefix(2))"
+        if !FileSystem.isDirectory(logShard) { try FileSystem.makeDirectories(logShard) }
+        return Attempt(id: id, key: key, outputDirectory: dir, scratchPrefix: dir, logPath: "\(logShard)/\(key)-\(id).log",
+                       checkpointDirectory: checkpointDirectory(key))
     }
 
     /// Moves an attempt's declared outputs into the object store and writes its record: digest
@@ -124,12 +126,18 @@ public struct MissingOutput: Error, CustomStringConvertible, Sendable {
 public struct Attempt: Sendable {
     public var id: String
     public var key: String
-    public var directory: String
+    /// `RUNNER_OUTPUT_DIR`: private to the attempt until its outputs move into the store.
+    public var outputDirectory: String
+    /// Scratch files are `<prefix>.progress`, `<prefix>.inputs.json`, `<prefix>.request.json`.
+    var scratchPrefix: String
     public var logPath: String
     public var checkpointDirectory: String
 
-    public var outputDirectory: String { directory + "/out" }
-    public var progressFile: String { directory + "/progress" }
+    public var progressFile: String { scratchPrefix + ".progress" }
+    var inputsFile: String { scratchPrefix + ".inputs.json" }
+    var requestFile: String { scratchPrefix + ".request.json" }
+    /// Everything the attempt leaves in `staging/`.
+    var stagingPaths: [String] { [outputDirectory, progressFile, inputsFile, requestFile] }
 
     static func newID() -> String {
         var tv = timeval()
