@@ -1,32 +1,27 @@
 #pragma once
 #include <sys/types.h>
 
-// A stage process is started under a tiny supervisor process (a fork of the runner that never
-// execs). The supervisor puts the stage in its own process group, forwards its exit status over
-// a pipe, kills any stragglers left in the group when the stage ends, and kills the whole group
-// when the runner dies (it watches a "lifeline" pipe whose only writer is the runner). So a
-// kill -9 of the runner leaves no orphan, which PR_SET_PDEATHSIG alone cannot promise for
-// grandchildren.
-
-/// Creates the process-wide lifeline pipe. Call once before the first `cspawn_start`.
-/// Returns 0 or -errno.
-int cspawn_lifeline_init(void);
+// Stage processes are started by a small spawn server: a child of the runner, forked once,
+// that never allocates memory and starts each stage with vfork + exec (no copy of the
+// runner's page tables per stage). Each stage gets its own process group. The server reports
+// each stage's exit status over a pipe the runner gave it, kills whatever the stage left
+// behind in its group, and, when the runner dies (its end of the request socket closes), kills
+// every stage group it started. So a kill -9 of the runner leaves no orphan, which
+// PR_SET_PDEATHSIG alone cannot promise for grandchildren.
 
 typedef struct {
-    pid_t supervisor_pid;
-    pid_t child_pid;      // also the stage's process-group id
-    int status_fd;        // read with `cspawn_wait`
+    pid_t child_pid;  // also the stage's process-group id
+    int reply_fd;     // read with `cspawn_wait`
 } cspawn_handle;
 
 /// Starts `path` with `argv`/`envp` in `cwd`, stdin from /dev/null, stdout and stderr to the
-/// given descriptors. Returns 0 or -errno (fork or pipe failure). Exec failures are reported by
-/// `cspawn_wait`.
+/// given descriptors. Returns 0, or -errno when the request could not be made. Exec failures
+/// are reported by `cspawn_wait`.
 int cspawn_start(const char *path, char *const argv[], char *const envp[], const char *cwd,
                  int stdout_fd, int stderr_fd, cspawn_handle *out);
 
 /// Blocks until the stage ends. On return `*how` is 0 when `*value` is a wait(2) status and 1
-/// when exec failed with errno `*value`; returns 0, or -errno when the supervisor vanished
-/// (the handle's descriptors are closed either way).
+/// when exec failed with errno `*value`; returns 0, or -errno when the server vanished.
 int cspawn_wait(cspawn_handle *handle, int *how, int *value);
 
 /// Sends `sig` to the stage's whole process group.

@@ -1,7 +1,7 @@
 import CSpawn
 import Foundation
 
-/// A stage process started under a supervisor (see `cspawn.h`): its own process group, killed
+/// A stage process started by the spawn server (see `cspawn.h`): its own process group, killed
 /// with the runner, stdout and stderr into a log file.
 public final class SupervisedProcess: @unchecked Sendable {
     public enum Termination: Sendable, Equatable {
@@ -45,7 +45,7 @@ public final class SupervisedProcess: @unchecked Sendable {
     public func wait() -> Termination {
         var how: Int32 = 0, value: Int32 = 0
         let r = cspawn_wait(&handle, &how, &value)
-        if r != 0 { return .couldNotStart("the stage's supervisor vanished") }
+        if r != 0 { return .couldNotStart("runner's spawn server vanished") }
         if how == 1 { return .couldNotStart("could not execute the program: \(String(cString: strerror(value)))") }
         if cspawn_exited(value) != 0 { return .exited(cspawn_exit_code(value)) }
         if cspawn_signaled(value) != 0 { return .signaled(cspawn_term_signal(value)) }

@@ -1,0 +1,59 @@
+/// Matrix products through BLAS.
+public extension Matrix {
+    /// op(self)·op(other).
+    func multiplied(by other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false) -> Matrix {
+        let m = transposeSelf ? columns : rows
+        let k = transposeSelf ? rows : columns
+        let k2 = transposeOther ? other.columns : other.rows
+        let n = transposeOther ? other.rows : other.columns
+        precondition(k == k2, "cannot multiply \(m)x\(k) by \(k2)x\(n)")
+        var out = Matrix(rows: m, columns: n)
+        guard m > 0 && n > 0 else { return out }
+        if k == 0 { return out }
+        elements.withUnsafeBufferPointer { a in
+            other.elements.withUnsafeBufferPointer { b in
+                out.elements.withUnsafeMutableBufferPointer { c in
+                    Scalar.gemm(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k, alpha: 1,
+                                a: a.baseAddress!, lda: columns, b: b.baseAddress!, ldb: other.columns,
+                                beta: 0, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return out
+    }
+
+    static func * (lhs: Matrix, rhs: Matrix) -> Matrix { lhs.multiplied(by: rhs) }
+
+    /// selfᵀ·self.
+    var gram: Matrix { multiplied(by: self, transposeSelf: true) }
+
+    /// self·x for a vector x.
+    func multiplied(by x: [Scalar]) -> [Scalar] {
+        precondition(x.count == columns, "vector of \(x.count) for \(rows)x\(columns)")
+        var y = [Scalar](repeating: 0, count: rows)
+        guard rows > 0 && columns > 0 else { return y }
+        elements.withUnsafeBufferPointer { a in
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    Scalar.gemv(transpose: false, m: rows, n: columns, alpha: 1, a: a.baseAddress!, lda: columns,
+                                x: xp.baseAddress!, beta: 0, y: yp.baseAddress!)
+                }
+            }
+        }
+        return y
+    }
+
+    /// Adds `vector` to every row (a bias).
+    mutating func addToEachRow(_ vector: [Scalar]) {
+        precondition(vector.count == columns, "bias of \(vector.count) for \(columns) columns")
+        let cols = columns
+        elements.withUnsafeMutableBufferPointer { e in
+            vector.withUnsafeBufferPointer { v in
+                for r in 0..<rows {
+                    let row = e.baseAddress! + r * cols
+                    for c in 0..<cols { row[c] += v[c] }
+                }
+            }
+        }
+    }
+}

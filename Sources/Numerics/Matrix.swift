@@ -1,0 +1,112 @@
+/// A dense row-major matrix of `Float` or `Double`: the numerics layer's one value type.
+/// Matmul-shaped work goes through BLAS (`Matrix+BLAS.swift`); decompositions through LAPACK.
+public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
+    public let rows: Int
+    public let columns: Int
+    /// Row-major elements: element (r, c) is `elements[r * columns + c]`.
+    public var elements: [Scalar]
+
+    public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
+        precondition(rows >= 0 && columns >= 0, "negative matrix size \(rows)x\(columns)")
+        self.rows = rows
+        self.columns = columns
+        elements = Array(repeating: value, count: rows * columns)
+    }
+
+    public init(rows: Int, columns: Int, elements: [Scalar]) {
+        precondition(elements.count == rows * columns, "\(elements.count) elements for a \(rows)x\(columns) matrix")
+        self.rows = rows
+        self.columns = columns
+        self.elements = elements
+    }
+
+    /// A matrix from nested rows (for tests and small constants).
+    public init(_ rows: [[Scalar]]) {
+        let columns = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == columns }, "ragged rows")
+        self.init(rows: rows.count, columns: columns, elements: rows.flatMap { $0 })
+    }
+
+    public static func identity(_ n: Int) -> Matrix {
+        var m = Matrix(rows: n, columns: n)
+        for i in 0..<n { m.elements[i * n + i] = 1 }
+        return m
+    }
+
+    public subscript(row: Int, column: Int) -> Scalar {
+        get { elements[row * columns + column] }
+        set { elements[row * columns + column] = newValue }
+    }
+
+    public func row(_ r: Int) -> ArraySlice<Scalar> {
+        elements[r * columns..<(r + 1) * columns]
+    }
+
+    public func column(_ c: Int) -> [Scalar] {
+        (0..<rows).map { elements[$0 * columns + c] }
+    }
+
+    public var shape: (rows: Int, columns: Int) { (rows, columns) }
+
+    public var transposed: Matrix {
+        var t = Matrix(rows: columns, columns: rows)
+        elements.withUnsafeBufferPointer { src in
+            t.elements.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows {
+                    for c in 0..<columns { dst[c * rows + r] = src[r * columns + c] }
+                }
+            }
+        }
+        return t
+    }
+
+    /// Rows `range` as a new matrix.
+    public func rows(_ range: Range<Int>) -> Matrix {
+        Matrix(rows: range.count, columns: columns, elements: Array(elements[range.lowerBound * columns..<range.upperBound * columns]))
+    }
+
+    /// Columns `range` as a new matrix.
+    public func columns(_ range: Range<Int>) -> Matrix {
+        var out = Matrix(rows: rows, columns: range.count)
+        for r in 0..<rows {
+            out.elements.replaceSubrange(r * range.count..<(r + 1) * range.count,
+                                         with: elements[r * columns + range.lowerBound..<r * columns + range.upperBound])
+        }
+        return out
+    }
+
+    /// The same values in another precision.
+    public func converted<Other: BLASScalar>(to: Other.Type = Other.self) -> Matrix<Other> {
+        Matrix<Other>(rows: rows, columns: columns, elements: elements.map { Other($0) })
+    }
+
+    /// Stacks matrices with equal column counts on top of each other.
+    public static func vstack(_ parts: [Matrix]) -> Matrix {
+        let columns = parts.first?.columns ?? 0
+        precondition(parts.allSatisfy { $0.columns == columns }, "vstack of different widths")
+        return Matrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: columns, elements: parts.flatMap(\.elements))
+    }
+
+    /// Places matrices with equal row counts side by side.
+    public static func hstack(_ parts: [Matrix]) -> Matrix {
+        let rows = parts.first?.rows ?? 0
+        precondition(parts.allSatisfy { $0.rows == rows }, "hstack of different heights")
+        var out = Matrix(rows: rows, columns: parts.reduce(0) { $0 + $1.columns })
+        for r in 0..<rows {
+            var offset = r * out.columns
+            for p in parts {
+                out.elements.replaceSubrange(offset..<offset + p.columns, with: p.row(r))
+                offset += p.columns
+            }
+        }
+        return out
+    }
+
+    /// The largest absolute difference from another matrix of the same shape.
+    public func maxAbsDifference(_ other: Matrix) -> Scalar {
+        precondition(rows == other.rows && columns == other.columns, "shape mismatch")
+        var m: Scalar = 0
+        for i in elements.indices { m = Swift.max(m, abs(elements[i] - other.elements[i])) }
+        return m
+    }
+}
