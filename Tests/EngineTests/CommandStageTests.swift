@@ -75,7 +75,7 @@ import Testing
         #expect(parts[0] == "3")
         #expect(parts[1].hasSuffix(".runner/objects/" + parts[1].split(separator: "/").last!.prefix(2) + "/" + parts[1].split(separator: "/").last!))
         let names = try #require(ws.read("results/e/env/names.txt"))
-        for v in ["RUNNER_CHECKPOINT_DIR", "RUNNER_INPUTS_JSON", "RUNNER_INPUT_FILE", "RUNNER_INPUT_PARTS", "RUNNER_INPUT_PARTS_0",
+        for v in ["RUNNER_CHECKPOINT_DIR", "RUNNER_INPUTS", "RUNNER_INPUT_FILE", "RUNNER_INPUT_PARTS", "RUNNER_INPUT_PARTS_0",
                   "RUNNER_INPUT_PARTS_1", "RUNNER_OUTPUT_ARGS", "RUNNER_OUTPUT_DIR", "RUNNER_OUTPUT_NAMES", "RUNNER_PROGRESS_FILE",
                   "RUNNER_THREADS", "RUNNER_WORKSPACE"] {
             #expect(names.contains(v + "\n"), "missing \(v)")

@@ -38,6 +38,7 @@ public final class PipelineRun: @unchecked Sendable {
     private let events = CompletionQueue()
     private let processes = ProcessTable()
     private let trash = StagingTrash()
+    private let workers = WorkerPool()
 
     public init(pipeline: Pipeline, store: Store, ledger: Ledger, options: RunOptions, display: RunDisplay) {
         self.pipeline = pipeline
@@ -110,6 +111,7 @@ public final class PipelineRun: @unchecked Sendable {
         flushLedgerRows()
         keys.statCache.save()
         trash.empty()
+        workers.close()
         let outcomes: [InstanceOutcome] = states.map { if case let .finished(o) = $0 { return o }; return .notRun }
         let summary = RunSummary(runID: runID, outcomes: outcomes, wallSeconds: Date().timeIntervalSince(start), interrupted: interrupted)
         try ledger.finishRun(runID, status: interrupted ? "interrupted" : (summary.succeeded ? "succeeded" : "failed"))
@@ -231,12 +233,10 @@ public final class PipelineRun: @unchecked Sendable {
                            ledgerRow: attemptStart(i, key: manifest.key, manifest: manifest), options: options, processes: processes,
                            trash: trash)
         let events = self.events
-        let thread = Thread {
+        workers.submit {
             let result = job.run()
             events.post(.completed(i, result))
         }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     private func complete(_ i: Int, _ result: StageJob.Result, interrupted: Bool, worklist: inout [Int]) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How `runner run` schedules a pipeline.
 public struct RunOptions: Sendable {
     /// Stages running at once (`-j`).
@@ -14,6 +16,8 @@ public struct RunOptions: Sendable {
     public var killGrace: Double = 5
     public var command: String = "runner run"
     public var overrides: [String] = []
+    /// The environment every stage starts from (read once, not per stage).
+    public var baseEnvironment: [String: String] = ProcessInfo.processInfo.environment
     /// Path of the `runner` executable, for kinds that run in a worker subprocess.
     public var workerExecutable: String = "/proc/self/exe"
 

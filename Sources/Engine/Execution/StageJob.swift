@@ -53,16 +53,14 @@ struct StageJob: Sendable {
         let context = StageContext(instanceName: instance.name, params: instance.params, inputs: inputs, outputs: outputs,
                                    outputDirectory: attempt.outputDirectory, checkpointDirectory: attempt.checkpointDirectory,
                                    progressFile: attempt.progressFile, threads: threads, workspace: workspace)
-        let inputsFile = attempt.inputsFile
         let inputsJSON = JSONValue.object(instance.inputs.map { input in
             let paths = inputs[input.name] ?? []
             if case let .stage(_, _, fanIn) = input.source, fanIn { return (input.name, .array(paths.map { .string($0) })) }
             return (input.name, .string(paths.first ?? ""))
         })
-        var environment = ProcessInfo.processInfo.environment
+        var environment = options.baseEnvironment
         let argv: [String]
         do {
-            try FileSystem.writeScratch(Data(inputsJSON.pretty().utf8), to: inputsFile)
             switch try instance.kind.invocation(for: context) {
             case let .program(a, extra):
                 argv = a
@@ -81,14 +79,17 @@ struct StageJob: Sendable {
         environment["RUNNER_OUTPUT_DIR"] = attempt.outputDirectory
         environment["RUNNER_CHECKPOINT_DIR"] = attempt.checkpointDirectory
         environment["RUNNER_PROGRESS_FILE"] = attempt.progressFile
-        environment["RUNNER_INPUTS_JSON"] = inputsFile
+        // The whole name -> path(s) mapping as JSON, unless a huge fan-in would pass the
+        // 128 KiB limit of one environment string (the numbered variables below remain).
+        let inputsText = inputsJSON.compact
+        if inputsText.utf8.count < 100_000 { environment["RUNNER_INPUTS"] = inputsText }
         environment["RUNNER_THREADS"] = String(threads)
         for v in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] { environment[v] = String(threads) }
         for (name, path) in outputs { environment["RUNNER_OUTPUT_" + name.uppercased()] = path }
         for (name, paths) in inputs {
             let v = "RUNNER_INPUT_" + name.uppercased()
             // Linux refuses any one environment string over 128 KiB; a big fan-in is still
-            // complete in the numbered variables and in RUNNER_INPUTS_JSON.
+            // complete in the numbered variables.
             let joined = paths.joined(separator: ":")
             if joined.utf8.count < 100_000 { environment[v] = joined }
             environment[v + "_COUNT"] = String(paths.count)
@@ -96,11 +97,11 @@ struct StageJob: Sendable {
         }
 
         let header = "# runner: \(instance.name) (key \(key.prefix(12))), attempt \(attempt.id)\n# argv: \(JSONValue.array(argv.map { .string($0) }).compact)\n"
-        if let h = header.data(using: .utf8) { try? h.write(to: URL(fileURLWithPath: attempt.logPath)) }
 
         let process: SupervisedProcess
         do {
-            process = try SupervisedProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath)
+            process = try SupervisedProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
+                                            logHeader: header)
         } catch {
             return finish(.failure(reason: "\(error)", log: log))
         }

@@ -23,8 +23,9 @@ public final class SupervisedProcess: @unchecked Sendable {
     private var handle = cspawn_handle()
     public var pid: Int32 { handle.child_pid }
 
-    /// Starts `argv` (argv[0] looked up on PATH unless it has a slash) in `directory`.
-    public init(argv: [String], environment: [String: String], directory: String, logPath: String) throws {
+    /// Starts `argv` (argv[0] looked up on PATH unless it has a slash) in `directory`, its
+    /// output appended to `logPath` after `logHeader`.
+    public init(argv: [String], environment: [String: String], directory: String, logPath: String, logHeader: String = "") throws {
         guard let program = argv.first else { throw StageFailure("empty argv") }
         guard let path = Self.lookUp(program, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
             throw StageFailure("program '\(program)' was not found on PATH")
@@ -32,6 +33,7 @@ public final class SupervisedProcess: @unchecked Sendable {
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard log >= 0 else { throw FileSystemError.posix("open", path: logPath, errno: errno) }
         defer { close(log) }
+        if !logHeader.isEmpty { TextSink(fd: log).write(logHeader) }
         let env = environment.map { "\($0.key)=\($0.value)" }.sorted()
         let r = try Self.withCStrings(argv) { cArgv in
             try Self.withCStrings(env) { cEnv in

@@ -24,7 +24,7 @@ public struct Materializer: Sendable {
             let object = store.objectPath(o.artefact.digest)
             if isSameTree(object, target, kind: o.artefact.kind) { continue }
             let parent = (target as NSString).deletingLastPathComponent
-            if !FileSystem.isDirectory(parent) { try FileSystem.makeDirectories(parent) }
+            if mkdir(parent, 0o755) != 0 && errno != EEXIST { try FileSystem.makeDirectories(parent) }
             let base = (o.path as NSString).lastPathComponent
             // Leftovers of a runner killed mid-link have the same suffix; they go first.
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []

@@ -66,9 +66,11 @@ public struct Store: Sendable {
     }
 
     /// Moves an attempt's declared outputs into the object store and writes its record: digest
-    /// each output, fsync it, make it read-only, rename it to its digest, fsync the directories,
-    /// then write the record atomically. A crash at any point leaves no record (so the attempt
-    /// reruns) or a complete one.
+    /// each output, fsync it, make it read-only, rename it to its digest, then write the record
+    /// atomically (fsynced before its rename). A crash at any point leaves no record (so the
+    /// attempt reruns) or a complete one. The directories are not fsynced: a rename lost in a
+    /// power cut leaves a record without its object, which `record(forKey:)` treats as no
+    /// record, or no record at all; either costs a rerun, never a wrong result.
     func commit(_ attempt: Attempt, outputs declared: [OutputDeclaration], manifest: JSONValue,
                 pipeline: String, instance: String, started: Date) throws -> RunRecord {
         var outputs: [RunRecord.Output] = []
@@ -89,7 +91,6 @@ public struct Store: Sendable {
                     if !FileSystem.exists(target) { throw FileSystemError.posix("rename", path: target, errno: e) }
                     FileSystem.removeTree(path)
                 }
-                try FileSystem.syncDirectory(shard)
             }
             outputs.append(RunRecord.Output(name: decl.name, path: decl.path, artefact: artefact))
         }
@@ -98,7 +99,7 @@ public struct Store: Sendable {
         let recordFile = recordPath(attempt.key)
         let shard = (recordFile as NSString).deletingLastPathComponent
         if !FileSystem.isDirectory(shard) { try FileSystem.makeDirectories(shard) }
-        try FileSystem.writeAtomically(Data(record.json.pretty().utf8), to: recordFile)
+        try FileSystem.writeAtomically(Data(record.json.pretty().utf8), to: recordFile, syncDirectory: false)
         return record
     }
 
@@ -128,16 +129,15 @@ public struct Attempt: Sendable {
     public var key: String
     /// `RUNNER_OUTPUT_DIR`: private to the attempt until its outputs move into the store.
     public var outputDirectory: String
-    /// Scratch files are `<prefix>.progress`, `<prefix>.inputs.json`, `<prefix>.request.json`.
+    /// Scratch files are `<prefix>.progress` and `<prefix>.request.json`.
     var scratchPrefix: String
     public var logPath: String
     public var checkpointDirectory: String
 
     public var progressFile: String { scratchPrefix + ".progress" }
-    var inputsFile: String { scratchPrefix + ".inputs.json" }
     var requestFile: String { scratchPrefix + ".request.json" }
     /// Everything the attempt leaves in `staging/`.
-    var stagingPaths: [String] { [outputDirectory, progressFile, inputsFile, requestFile] }
+    var stagingPaths: [String] { [outputDirectory, progressFile, requestFile] }
 
     static func newID() -> String {
         var tv = timeval()

@@ -20,9 +20,10 @@ enum FileSystem {
         }
     }
 
-    /// Writes `data` to `path` atomically: a sibling temporary file, fsync, rename, fsync of
-    /// the directory. Readers see the old content or the new, never a mix.
-    static func writeAtomically(_ data: Data, to path: String) throws {
+    /// Writes `data` to `path` atomically: a sibling temporary file, fsync, rename, and (with
+    /// `syncDirectory`) an fsync of the directory so the rename itself survives a power cut.
+    /// Readers see the old content or the new, never a mix.
+    static func writeAtomically(_ data: Data, to path: String, syncDirectory syncDir: Bool = true) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = "\(dir)/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\((path as NSString).lastPathComponent)"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -54,7 +55,7 @@ enum FileSystem {
         close(fd)
         guard rename(tmp, path) == 0 else { throw FileSystemError.posix("rename", path: path, errno: errno) }
         ok = true
-        try syncDirectory(dir)
+        if syncDir { try syncDirectory(dir) }
     }
 
     /// Writes a scratch file with no durability promise (staging files die with their attempt).

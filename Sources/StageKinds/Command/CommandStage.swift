@@ -6,7 +6,7 @@ import Engine
 /// The program gets its paths three ways: `${inputs.NAME}` / `${outputs.NAME}` in `argv` (or
 /// in `shell`), the environment (`RUNNER_INPUT_<NAME>`, `RUNNER_OUTPUT_<NAME>`,
 /// `RUNNER_OUTPUT_DIR`, `RUNNER_CHECKPOINT_DIR`, `RUNNER_PROGRESS_FILE`, `RUNNER_THREADS`), and
-/// `RUNNER_INPUTS_JSON`, a JSON file mapping each input name to its path (a list for a fan-in).
+/// `RUNNER_INPUTS`, JSON mapping each input name to its path (a list for a fan-in).
 /// A fan-in input spliced as a whole argv element expands to one element per path.
 public struct CommandStage: StageKind {
     public init() {}
