@@ -17,11 +17,21 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C shims: imported by exactly one Swift module each.
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CSpawn"),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
+
+        // Numerics: matrices, BLAS/LAPACK, RNG. Knows nothing of pipelines.
+        .target(name: "Numerics", dependencies: ["CBLAS", "CLAPACKE"], swiftSettings: releaseSpeed),
+        // Artefact formats: torch checkpoints (restricted unpickler), safetensors.
+        .target(name: "Artefacts", dependencies: ["Numerics", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // The model layer: the modular-addition dataset, the transformer, evaluation.
+        .target(name: "Model", dependencies: ["Numerics", "Artefacts"], swiftSettings: releaseSpeed),
 
         // The engine: spec, validation, DAG, cache, store, ledger, executors. Knows stages
         // only through the `StageKind` protocol.
@@ -30,16 +40,18 @@ let package = Package(
             dependencies: ["CLibCrypto", "CSpawn", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Stage kinds: one folder per kind, named after it.
-        .target(name: "StageKinds", dependencies: ["Engine"]),
+        .target(name: "StageKinds", dependencies: ["Engine", "Model", "Artefacts", "Numerics"]),
         .executableTarget(
             name: "runner",
-            dependencies: ["Engine", "StageKinds", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Engine", "StageKinds", "Numerics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // `make bench`: times the built `runner` binary against the targets in the issues.
-        .executableTarget(name: "runner-bench", dependencies: ["Engine"]),
+        .executableTarget(name: "runner-bench", dependencies: ["Engine", "Model", "Numerics"], swiftSettings: releaseSpeed),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Artefacts", "Numerics"]),
         // Runs the built `runner` binary; depends on it so `swift test` builds it first.
         .testTarget(name: "CLITests", dependencies: ["Engine", "runner"], exclude: ["BadSpecs"]),
     ]

@@ -1,0 +1,65 @@
+/// A value on the restricted unpickler's stack. Lists and dicts are boxes because pickles
+/// mutate them after memoising them (SETITEMS, APPENDS).
+indirect enum PickleValue {
+    case none
+    case bool(Bool)
+    case int(Int)
+    case float(Double)
+    case string(String)
+    case bytes([UInt8])
+    case tuple([PickleValue])
+    case list(PickleList)
+    case dict(PickleDict)
+    /// An allowed global (a callable or a class), by its module and name.
+    case global(String, String)
+    case storage(TorchStorageReference)
+    case tensor(TorchTensorReference)
+
+    var typeName: String {
+        switch self {
+        case .none: return "None"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .float: return "float"
+        case .string: return "str"
+        case .bytes: return "bytes"
+        case .tuple: return "tuple"
+        case .list: return "list"
+        case .dict: return "dict"
+        case let .global(m, n): return "\(m).\(n)"
+        case .storage: return "storage"
+        case .tensor: return "tensor"
+        }
+    }
+}
+
+final class PickleList {
+    var items: [PickleValue] = []
+}
+
+final class PickleDict {
+    var entries: [(key: PickleValue, value: PickleValue)] = []
+
+    func set(_ key: PickleValue, _ value: PickleValue) {
+        if case let .string(k) = key, let i = entries.firstIndex(where: { if case let .string(e) = $0.key { return e == k }; return false }) {
+            entries[i].value = value
+        } else {
+            entries.append((key, value))
+        }
+    }
+}
+
+/// `('storage', torch.FloatStorage, '<key>', '<device>', numel)` from a BINPERSID.
+struct TorchStorageReference {
+    var key: String
+    var dtype: DType
+    var count: Int
+}
+
+/// `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)`.
+struct TorchTensorReference {
+    var storage: TorchStorageReference
+    var offset: Int
+    var shape: [Int]
+    var strides: [Int]
+}

@@ -1,0 +1,139 @@
+import Numerics
+
+/// The activations of one batch at the node layers of lib-method.md §4, each row including the
+/// constant coordinate as its last entry (the folded model).
+public struct TransformerActivations<Scalar: BLASScalar>: Sendable {
+    /// `ln1.0` (`blocks.0.hook_resid_pre`): x0 at every position, (N·n_ctx) × (d+1), sample-major.
+    public var residPre: Matrix<Scalar>
+    /// `ln2.0` (`blocks.0.hook_resid_mid`): x1 at the last position, N × (d+1).
+    public var residMid: Matrix<Scalar>
+    /// `unembed` (`blocks.0.hook_resid_post`): x2 at the last position, N × (d+1).
+    public var residPost: Matrix<Scalar>
+    /// `output` (logits at the last position), N × d_vocab_out.
+    public var logits: Matrix<Scalar>
+
+    /// The node layer by its LIB name or TransformerLens hook name.
+    public func layer(_ name: String) -> Matrix<Scalar>? {
+        switch name {
+        case "ln1.0", "blocks.0.hook_resid_pre": return residPre
+        case "ln2.0", "blocks.0.hook_resid_mid": return residMid
+        case "unembed", "blocks.0.hook_resid_post": return residPost
+        case "output", "logits": return logits
+        default: return nil
+        }
+    }
+
+    public static var layerNames: [String] { ["ln1.0", "ln2.0", "unembed", "output"] }
+}
+
+public extension FoldedTransformer {
+    /// Runs a batch of token sequences (each `n_ctx` long). Only the last position feeds the
+    /// output, so attention is computed for the last query only; every projection is one BLAS
+    /// call over the batch.
+    func forward(_ sequences: [[Int]]) -> TransformerActivations<Scalar> {
+        let n = sequences.count, ctx = config.nCtx, w = width
+        let h = config.nHeads, dh = config.dHead, m = config.dMLP
+        precondition(sequences.allSatisfy { $0.count == ctx }, "every sequence must have n_ctx = \(ctx) tokens")
+        precondition(sequences.allSatisfy { $0.allSatisfy { (0..<config.dVocab).contains($0) } }, "token out of range")
+
+        // x0[n, p] = W_E^f[token] + W_pos^f[p]
+        var x0 = Matrix<Scalar>(rows: n * ctx, columns: w)
+        x0.elements.withUnsafeMutableBufferPointer { out in
+            embed.elements.withUnsafeBufferPointer { e in
+                positional.elements.withUnsafeBufferPointer { pos in
+                    for s in 0..<n {
+                        for p in 0..<ctx {
+                            let row = out.baseAddress! + (s * ctx + p) * w
+                            let er = e.baseAddress! + sequences[s][p] * w
+                            let pr = pos.baseAddress! + p * w
+                            for j in 0..<w { row[j] = er[j] + pr[j] }
+                        }
+                    }
+                }
+            }
+        }
+
+        // Keys and values at every position; queries at the last one (a strided view of x0).
+        let k = x0.multiplied(by: key)
+        let v = x0.multiplied(by: value)
+        var q = Matrix<Scalar>(rows: n, columns: h * dh)
+        var x1 = Matrix<Scalar>(rows: n, columns: w)
+        x0.elements.withUnsafeBufferPointer { x in
+            let last = x.baseAddress! + (ctx - 1) * w
+            query.elements.withUnsafeBufferPointer { wq in
+                q.elements.withUnsafeMutableBufferPointer { out in
+                    Scalar.gemm(transposeA: false, transposeB: false, m: n, n: h * dh, k: w, alpha: 1, a: last, lda: ctx * w,
+                                b: wq.baseAddress!, ldb: h * dh, beta: 0, c: out.baseAddress!, ldc: h * dh)
+                }
+            }
+            x1.elements.withUnsafeMutableBufferPointer { out in
+                for s in 0..<n { (out.baseAddress! + s * w).update(from: last + s * ctx * w, count: w) }
+            }
+        }
+
+        // Softmax over the n_ctx keys the last query sees, then z = pattern · V per head.
+        let vw = dh + 1
+        var z = Matrix<Scalar>(rows: n, columns: h * vw)
+        let scale = 1 / Scalar(dh).squareRoot()
+        q.elements.withUnsafeBufferPointer { qp in
+            k.elements.withUnsafeBufferPointer { kp in
+                v.elements.withUnsafeBufferPointer { vp in
+                    z.elements.withUnsafeMutableBufferPointer { zp in
+                        var scores = [Scalar](repeating: 0, count: ctx)
+                        for s in 0..<n {
+                            for head in 0..<h {
+                                let qr = qp.baseAddress! + s * h * dh + head * dh
+                                var top = -Scalar.infinity
+                                for p in 0..<ctx {
+                                    let kr = kp.baseAddress! + (s * ctx + p) * h * dh + head * dh
+                                    var dot: Scalar = 0
+                                    for j in 0..<dh { dot += qr[j] * kr[j] }
+                                    scores[p] = dot * scale
+                                    top = max(top, scores[p])
+                                }
+                                var total: Scalar = 0
+                                for p in 0..<ctx {
+                                    scores[p] = Scalar.exp(scores[p] - top)
+                                    total += scores[p]
+                                }
+                                let zr = zp.baseAddress! + s * h * vw + head * vw
+                                for p in 0..<ctx {
+                                    let weight = scores[p] / total
+                                    let vr = vp.baseAddress! + (s * ctx + p) * h * vw + head * vw
+                                    for j in 0..<vw { zr[j] += weight * vr[j] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // x1 = x0[last] + z · W_O^f
+        Self.accumulate(&x1, z, output)
+        // x2 = x1 + relu(x1 · W_in^f) · W_out^f
+        var hidden = x1.multiplied(by: mlpIn)
+        hidden.elements.withUnsafeMutableBufferPointer { hp in
+            for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
+        }
+        _ = m
+        var x2 = x1
+        Self.accumulate(&x2, hidden, mlpOut)
+        let logits = x2.multiplied(by: unembed)
+        return TransformerActivations(residPre: x0, residMid: x1, residPost: x2, logits: logits)
+    }
+
+    /// c += a · b.
+    static func accumulate(_ c: inout Matrix<Scalar>, _ a: Matrix<Scalar>, _ b: Matrix<Scalar>) {
+        precondition(c.rows == a.rows && a.columns == b.rows && b.columns == c.columns, "shape mismatch")
+        a.elements.withUnsafeBufferPointer { ap in
+            b.elements.withUnsafeBufferPointer { bp in
+                c.elements.withUnsafeMutableBufferPointer { cp in
+                    Scalar.gemm(transposeA: false, transposeB: false, m: a.rows, n: b.columns, k: a.columns, alpha: 1,
+                                a: ap.baseAddress!, lda: a.columns, b: bp.baseAddress!, ldb: b.columns, beta: 1,
+                                c: cp.baseAddress!, ldc: c.columns)
+                }
+            }
+        }
+    }
+}
