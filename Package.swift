@@ -51,7 +51,7 @@ let package = Package(
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Artefacts", "Numerics"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Artefacts", "Numerics", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Runs the built `runner` binary; depends on it so `swift test` builds it first.
         .testTarget(name: "CLITests", dependencies: ["Engine", "runner"], exclude: ["BadSpecs"]),
     ]

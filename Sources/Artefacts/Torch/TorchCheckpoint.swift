@@ -64,13 +64,19 @@ public struct TorchCheckpoint: Sendable {
         }
         var out: [UInt8] = []
         out.reserveCapacity(Int(entry.uncompressedSize))
+        let checksum: CRC32
         do {
-            _ = try archive.extract(entry, bufferSize: 1 << 20) { chunk in
+            checksum = try archive.extract(entry, bufferSize: 1 << 20) { chunk in
                 out.append(contentsOf: chunk)
                 if out.count > limit { throw CocoaError(.fileReadTooLarge) }
             }
         } catch {
             throw fail("entry '\(entry.path)' cannot be read: \(error) (the file is truncated or damaged: its checksum or size does not match)")
+        }
+        // The closure form of extract returns the CRC instead of checking it.
+        guard checksum == entry.checksum else {
+            throw fail(String(format: "entry '%@' cannot be read: its CRC-32 is %08x but the archive records %08x (the file is truncated or damaged: its checksum or size does not match)",
+                              entry.path, checksum, entry.checksum))
         }
         guard out.count == Int(entry.uncompressedSize) else {
             throw fail("entry '\(entry.path)' has \(out.count) bytes, but its header says \(entry.uncompressedSize)")

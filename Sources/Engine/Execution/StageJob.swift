@@ -67,7 +67,8 @@ struct StageJob: Sendable {
                 environment.merge(extra) { _, new in new }
             case .worker:
                 let request = attempt.requestFile
-                try FileSystem.writeScratch(Data(StageRequest(context: context, kind: instance.kind.name).json.pretty().utf8), to: request)
+                let stageRequest = StageRequest(context: context, kind: instance.kind.name, errorFile: attempt.errorFile)
+                try FileSystem.writeScratch(Data(stageRequest.json.pretty().utf8), to: request)
                 argv = [options.workerExecutable, "__worker", request]
             }
         } catch {
@@ -109,6 +110,10 @@ struct StageJob: Sendable {
         let termination = process.wait()
         processes.remove(key: key)
         guard termination.succeeded else {
+            // A worker kind says why it failed; a program's reason is its exit status (and its log).
+            if let data = FileManager.default.contents(atPath: attempt.errorFile), !data.isEmpty {
+                return finish(.failure(reason: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), log: log))
+            }
             return finish(.failure(reason: "the stage \(termination.description)", log: log))
         }
         do {
@@ -126,10 +131,13 @@ struct StageJob: Sendable {
 public struct StageRequest: Sendable {
     public var context: StageContext
     public var kind: String
+    /// Where the worker writes its failure message.
+    public var errorFile: String
 
-    public init(context: StageContext, kind: String) {
+    public init(context: StageContext, kind: String, errorFile: String) {
         self.context = context
         self.kind = kind
+        self.errorFile = errorFile
     }
 
     public var json: JSONValue {
@@ -144,6 +152,7 @@ public struct StageRequest: Sendable {
             ("progress_file", .string(context.progressFile)),
             ("threads", .int(context.threads)),
             ("workspace", .string(context.workspace)),
+            ("error_file", .string(errorFile)),
         ])
     }
 
@@ -152,8 +161,9 @@ public struct StageRequest: Sendable {
               let inputs = json["inputs"]?.objectValue, let outputs = json["outputs"]?.objectValue,
               let outDir = json["output_dir"]?.stringValue, let ckpt = json["checkpoint_dir"]?.stringValue,
               let progress = json["progress_file"]?.stringValue, let threads = json["threads"]?.intValue,
-              let workspace = json["workspace"]?.stringValue else { return nil }
+              let workspace = json["workspace"]?.stringValue, let errorFile = json["error_file"]?.stringValue else { return nil }
         self.kind = kind
+        self.errorFile = errorFile
         context = StageContext(instanceName: instance, params: StageParams(params),
                                inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, $0.1.arrayValue?.compactMap(\.stringValue) ?? []) }),
                                outputs: Dictionary(uniqueKeysWithValues: outputs.compactMap { k, v in v.stringValue.map { (k, $0) } }),

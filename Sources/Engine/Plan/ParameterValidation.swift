@@ -88,11 +88,13 @@ enum ParameterValidation {
     }
 
     /// Numbers and booleans where strings are expected become their text (`${params.p}` in an
-    /// argv list is meant as "113").
+    /// argv list is meant as "113"); lists and objects become their compact JSON
+    /// (`"${params.seeds}"` is "[0,1,2]").
     static func coerce(_ value: JSONValue, to type: ParameterType) -> JSONValue {
         func text(_ v: JSONValue) -> JSONValue {
             switch v {
             case .int, .double, .bool: return .string(v.plainText)
+            case .array, .object: return .string(v.compact)
             default: return v
             }
         }
@@ -103,11 +105,10 @@ enum ParameterValidation {
         }
     }
 
+    /// What a string-typed list or map element accepts (everything but null).
     private static func isScalar(_ node: JSONNode) -> Bool {
-        switch node.content {
-        case .string, .int, .double, .bool: return true
-        default: return false
-        }
+        if case .null = node.content { return false }
+        return true
     }
 
     static func describe(_ node: JSONNode) -> String {

@@ -50,7 +50,7 @@ struct StageExpander {
         }
         guard let kindNode = node["kind"] else {
             sink.error("stage '\(name)' has no 'kind'", at: node.location, pointer: pointer,
-                       hint: "known kinds: " + resolver.registry.names.joined(separator: ", "))
+                       hint: "'runner kinds' lists the stage kinds")
             return
         }
         guard let kindName = kindNode.string else {
@@ -58,7 +58,7 @@ struct StageExpander {
             return
         }
         guard let kind = resolver.registry[kindName] else {
-            sink.error("unknown stage kind '\(kindName)' (known kinds: \(resolver.registry.names.joined(separator: ", ")))",
+            sink.error("unknown stage kind '\(kindName)' ('runner kinds' lists them)",
                        at: kindNode.location, pointer: pointer / "kind", hint: Suggestion.hint(for: kindName, in: resolver.registry.names))
             return
         }

@@ -100,6 +100,12 @@ extension Override {
                         visit(&members[i].value, depth: depth + 1)
                     }
                     node.content = .object(members)
+                } else if o.path[0] == "stages" && depth == 2 && token == "params" && o.operation != .remove {
+                    // A stage written without "params": the override starts them.
+                    var params = JSONNode(.object([]), at: o.location)
+                    visit(&params, depth: depth + 1)
+                    members.append(JSONNode.Member(key: token, keyLocation: o.location, value: params))
+                    node.content = .object(members)
                 } else if isLast && o.operation == .add {
                     members.append(JSONNode.Member(key: token, keyLocation: o.location, value: JSONNode(value: o.value!, at: o.location)))
                     node.content = .object(members)

@@ -129,15 +129,17 @@ public struct Attempt: Sendable {
     public var key: String
     /// `RUNNER_OUTPUT_DIR`: private to the attempt until its outputs move into the store.
     public var outputDirectory: String
-    /// Scratch files are `<prefix>.progress` and `<prefix>.request.json`.
+    /// Scratch files are `<prefix>.progress`, `<prefix>.request.json` and `<prefix>.error`.
     var scratchPrefix: String
     public var logPath: String
     public var checkpointDirectory: String
 
     public var progressFile: String { scratchPrefix + ".progress" }
     var requestFile: String { scratchPrefix + ".request.json" }
+    /// Where a worker process writes why it failed, for the run summary.
+    var errorFile: String { scratchPrefix + ".error" }
     /// Everything the attempt leaves in `staging/`.
-    var stagingPaths: [String] { [outputDirectory, progressFile, requestFile] }
+    var stagingPaths: [String] { [outputDirectory, progressFile, requestFile, errorFile] }
 
     static func newID() -> String {
         var tv = timeval()

@@ -32,21 +32,22 @@ struct SHA256Hasher: ~Copyable {
     }
 }
 
-enum SHA256 {
-    static func hex(_ data: Data) -> String {
+/// SHA-256 digests as lowercase hex.
+public enum SHA256 {
+    public static func hex(_ data: Data) -> String {
         var h = SHA256Hasher()
         h.update(data)
         return h.finalizeHex()
     }
 
-    static func hex(_ string: String) -> String {
+    public static func hex(_ string: String) -> String {
         var h = SHA256Hasher()
         h.update(string)
         return h.finalizeHex()
     }
 
     /// Hashes a file in 1 MiB reads.
-    static func hex(fileAt path: String) throws -> String {
+    public static func hex(fileAt path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileSystemError.posix("open", path: path, errno: errno) }
         defer { close(fd) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Numerics
 import StageKinds
 
 /// Runs an in-process stage kind inside the stage's own process (started by `runner run`).
@@ -20,9 +21,12 @@ struct WorkerCommand: ParsableCommand {
             throw fail("cannot read the stage request '\(request)'")
         }
         guard let kind = KindRegistry.standard[req.kind] else { throw fail("unknown kind '\(req.kind)'") }
+        BLASThreads.set(req.context.threads)
         do {
             try kind.run(req.context, progress: ProgressSink(path: req.context.progressFile))
         } catch {
+            // The runner shows this as the stage's failure reason; the log gets it too.
+            try? Data("\(error)".utf8).write(to: URL(fileURLWithPath: req.errorFile))
             throw fail("\(error)")
         }
     }

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import Artefacts
+@testable import Model
+
+/// Hostile, truncated, damaged and mis-sized checkpoints: each is refused with a message naming
+/// the file and the problem, and nothing in them is ever executed.
+@Suite struct CheckpointErrorTests {
+    let dir: String = {
+        let d = FileManager.default.temporaryDirectory.path + "/runner-ckpt-" + UUID().uuidString.prefix(8)
+        try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    private func message(_ path: String) -> String {
+        do {
+            let c = try TorchCheckpoint(contentsOf: path)
+            _ = try TransformerWeights(stateDict: c.tensors, file: path)
+            return "no error"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func aPickleNamingOsSystemIsRefusedWithoutRunningIt() throws {
+        var p = CheckpointBuilder.Pickle()
+        p.global("os", "system")
+        p.mark()
+        p.string("touch \(dir)/pwned")
+        p.tuple()
+        p.reduce()
+        p.stop()
+        let path = dir + "/hostile.pt"
+        try CheckpointBuilder.zip([("archive/data.pkl", p.bytes)], to: path)
+        #expect(message(path) == "cannot read '\(path)': data.pkl at byte 2: refused to load the global 'os.system': a state dict only needs OrderedDict, tensors and storages, and this one would run code")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/pwned"))
+    }
+
+    @Test func aProtocolFourPickleNamingEvalIsRefused() throws {
+        // SHORT_BINUNICODE 'builtins', SHORT_BINUNICODE 'eval', STACK_GLOBAL
+        let bytes: [UInt8] = [0x80, 0x04, 0x8C, 8] + Array("builtins".utf8) + [0x8C, 4] + Array("eval".utf8) + [0x93, 0x2E]
+        let path = dir + "/eval.pt"
+        try CheckpointBuilder.zip([("archive/data.pkl", bytes)], to: path)
+        #expect(message(path).hasSuffix("data.pkl at byte 18: refused to load the global 'builtins.eval': a state dict only needs OrderedDict, tensors and storages, and this one would run code"))
+    }
+
+    @Test func aTruncatedFileIsNotAZip() throws {
+        let full = try Data(contentsOf: URL(fileURLWithPath: Fixtures.checkpoint(seed: 0)))
+        let path = dir + "/truncated.pt"
+        try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: path))
+        #expect(message(path).hasPrefix("cannot read '\(path)': it is not a PyTorch checkpoint: not a ZIP archive, or its ZIP directory is truncated or damaged"))
+    }
+
+    @Test func aFlippedBitInAStorageFailsItsChecksum() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.checkpoint(seed: 0))))
+        bytes[3072 + 1000] ^= 0x10  // inside storage 0 (embed.W_E), data offset 3072
+        let path = dir + "/bitflip.pt"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let m = message(path)
+        #expect(m.hasPrefix("cannot read '\(path)': entry 'model_epoch_60000/data/0' cannot be read: "), "\(m)")
+        #expect(m.hasSuffix("(the file is truncated or damaged: its checksum or size does not match)"))
+    }
+
+    @Test func aStorageOfTheWrongSizeIsNamed() throws {
+        let pickle = CheckpointBuilder.stateDictPickle(name: "embed.W_E", shape: [114, 128], declaredCount: 114 * 128)
+        let path = dir + "/short.pt"
+        try CheckpointBuilder.zip([("archive/data.pkl", pickle), ("archive/data/0", [UInt8](repeating: 0, count: 1000))], to: path)
+        #expect(message(path) == "cannot read '\(path)': storage '0' (for 'embed.W_E') should hold 14592 float32 values (58368 bytes) but its entry has 1000 bytes")
+    }
+
+    @Test func aTensorReachingPastItsStorageIsRefused() throws {
+        let pickle = CheckpointBuilder.stateDictPickle(name: "embed.W_E", shape: [114, 128], declaredCount: 100)
+        let path = dir + "/view.pt"
+        try CheckpointBuilder.zip([("archive/data.pkl", pickle), ("archive/data/0", [UInt8](repeating: 0, count: 400))], to: path)
+        #expect(message(path) == "cannot read '\(path)': tensor 'embed.W_E' (shape [114, 128], stride [128, 1], offset 0) reaches element 14591 of storage '0', which has only 100")
+    }
+
+    @Test func aHugeDeclaredSizeIsRefusedBeforeAllocating() throws {
+        let pickle = CheckpointBuilder.stateDictPickle(name: "embed.W_E", shape: [114, 128], declaredCount: 2_000_000_000)
+        let path = dir + "/huge.pt"
+        try CheckpointBuilder.zip([("archive/data.pkl", pickle), ("archive/data/0", [UInt8](repeating: 0, count: 16))], to: path)
+        #expect(message(path) == "cannot read '\(path)': storage '0' (for 'embed.W_E') should hold 2000000000 float32 values (8000000000 bytes) but its entry has 16 bytes")
+    }
+
+    @Test func aFileThatIsNotAZipSaysSo() throws {
+        let path = dir + "/notes.pt"
+        try "just text\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(message(path).hasPrefix("cannot read '\(path)': it is not a PyTorch checkpoint: not a ZIP archive"))
+    }
+
+    @Test func aZipWithoutAPickleIsNotACheckpoint() throws {
+        let path = dir + "/nopickle.pt"
+        try CheckpointBuilder.zip([("readme.txt", Array("hello".utf8))], to: path)
+        #expect(message(path) == "cannot read '\(path)': the ZIP archive has no data.pkl entry, so it is not a torch.save checkpoint")
+    }
+
+    @Test func aStateDictWithTheWrongShapesIsNamed() throws {
+        let pickle = CheckpointBuilder.stateDictPickle(name: "embed.W_E", shape: [114, 128], declaredCount: 114 * 128)
+        let path = dir + "/partial.pt"
+        try CheckpointBuilder.zip([("archive/data.pkl", pickle), ("archive/data/0", [UInt8](repeating: 0, count: 58368))], to: path)
+        #expect(message(path).hasPrefix("cannot read '\(path)': missing weights pos_embed.W_pos, blocks.0.attn.W_Q"))
+    }
+}
