@@ -9,6 +9,8 @@ public struct SplitMetrics: Sendable, Equatable {
     public var crossEntropy: Double
 
     /// Scores `logits` (one row per index in `indices`) against the dataset's labels.
+    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(exported: true, where Scalar == Float)
     public init<Scalar: BLASScalar>(logits: Matrix<Scalar>, indices: [Int], dataset: ModularAdditionDataset) {
         precondition(logits.rows == indices.count, "one logit row per sample")
         let classes = logits.columns
@@ -42,6 +44,8 @@ public struct SplitMetrics: Sendable, Equatable {
 
 public extension FoldedTransformer {
     /// Evaluates the model on dataset indices in batches (bounded memory for any p).
+    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(exported: true, where Scalar == Float)
     func evaluate(_ indices: [Int], dataset: ModularAdditionDataset, batchSize: Int = 16384) -> SplitMetrics {
         var logits = Matrix<Scalar>(rows: 0, columns: config.dVocabOut)
         var parts: [Matrix<Scalar>] = []

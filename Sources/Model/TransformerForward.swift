@@ -28,11 +28,14 @@ public struct TransformerActivations<Scalar: BLASScalar>: Sendable {
 
 public extension FoldedTransformer {
     /// Runs a batch of token sequences (each `n_ctx` long). Only the last position feeds the
-    /// output, so attention is computed for the last query only; every projection is one BLAS
-    /// call over the batch.
+    /// output, so attention is computed for the last query only; the MLP and unembedding are
+    /// one BLAS call each over the batch. Pre-specialised: generic arithmetic across modules would go through
+    /// witness tables in the per-sample attention loop.
+    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(exported: true, where Scalar == Float)
     func forward(_ sequences: [[Int]]) -> TransformerActivations<Scalar> {
         let n = sequences.count, ctx = config.nCtx, w = width
-        let h = config.nHeads, dh = config.dHead, m = config.dMLP
+        let h = config.nHeads, dh = config.dHead
         precondition(sequences.allSatisfy { $0.count == ctx }, "every sequence must have n_ctx = \(ctx) tokens")
         precondition(sequences.allSatisfy { $0.allSatisfy { (0..<config.dVocab).contains($0) } }, "token out of range")
 
@@ -53,21 +56,21 @@ public extension FoldedTransformer {
             }
         }
 
-        // Keys and values at every position; queries at the last one (a strided view of x0).
-        let k = x0.multiplied(by: key)
-        let v = x0.multiplied(by: value)
-        var q = Matrix<Scalar>(rows: n, columns: h * dh)
+        // x0 at a position depends only on (position, token), so queries, keys and values come
+        // from per-(position, token) tables: n_ctx·d_vocab rows instead of N·n_ctx.
+        var combos = Matrix<Scalar>(rows: ctx * config.dVocab, columns: w)
+        for p in 0..<ctx {
+            for t in 0..<config.dVocab {
+                for j in 0..<w { combos[p * config.dVocab + t, j] = embed[t, j] + positional[p, j] }
+            }
+        }
+        let qTable = combos.multiplied(by: query)
+        let kTable = combos.multiplied(by: key)
+        let vTable = combos.multiplied(by: value)
         var x1 = Matrix<Scalar>(rows: n, columns: w)
         x0.elements.withUnsafeBufferPointer { x in
-            let last = x.baseAddress! + (ctx - 1) * w
-            query.elements.withUnsafeBufferPointer { wq in
-                q.elements.withUnsafeMutableBufferPointer { out in
-                    Scalar.gemm(transposeA: false, transposeB: false, m: n, n: h * dh, k: w, alpha: 1, a: last, lda: ctx * w,
-                                b: wq.baseAddress!, ldb: h * dh, beta: 0, c: out.baseAddress!, ldc: h * dh)
-                }
-            }
             x1.elements.withUnsafeMutableBufferPointer { out in
-                for s in 0..<n { (out.baseAddress! + s * w).update(from: last + s * ctx * w, count: w) }
+                for s in 0..<n { (out.baseAddress! + s * w).update(from: x.baseAddress! + (s * ctx + ctx - 1) * w, count: w) }
             }
         }
 
@@ -75,17 +78,20 @@ public extension FoldedTransformer {
         let vw = dh + 1
         var z = Matrix<Scalar>(rows: n, columns: h * vw)
         let scale = 1 / Scalar(dh).squareRoot()
-        q.elements.withUnsafeBufferPointer { qp in
-            k.elements.withUnsafeBufferPointer { kp in
-                v.elements.withUnsafeBufferPointer { vp in
+        let vocab = config.dVocab
+        qTable.elements.withUnsafeBufferPointer { qp in
+            kTable.elements.withUnsafeBufferPointer { kp in
+                vTable.elements.withUnsafeBufferPointer { vp in
                     z.elements.withUnsafeMutableBufferPointer { zp in
                         var scores = [Scalar](repeating: 0, count: ctx)
+                        var rows = [Int](repeating: 0, count: ctx)
                         for s in 0..<n {
+                            for p in 0..<ctx { rows[p] = p * vocab + sequences[s][p] }
                             for head in 0..<h {
-                                let qr = qp.baseAddress! + s * h * dh + head * dh
+                                let qr = qp.baseAddress! + rows[ctx - 1] * h * dh + head * dh
                                 var top = -Scalar.infinity
                                 for p in 0..<ctx {
-                                    let kr = kp.baseAddress! + (s * ctx + p) * h * dh + head * dh
+                                    let kr = kp.baseAddress! + rows[p] * h * dh + head * dh
                                     var dot: Scalar = 0
                                     for j in 0..<dh { dot += qr[j] * kr[j] }
                                     scores[p] = dot * scale
@@ -99,7 +105,7 @@ public extension FoldedTransformer {
                                 let zr = zp.baseAddress! + s * h * vw + head * vw
                                 for p in 0..<ctx {
                                     let weight = scores[p] / total
-                                    let vr = vp.baseAddress! + (s * ctx + p) * h * vw + head * vw
+                                    let vr = vp.baseAddress! + rows[p] * h * vw + head * vw
                                     for j in 0..<vw { zr[j] += weight * vr[j] }
                                 }
                             }
@@ -116,7 +122,6 @@ public extension FoldedTransformer {
         hidden.elements.withUnsafeMutableBufferPointer { hp in
             for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
         }
-        _ = m
         var x2 = x1
         Self.accumulate(&x2, hidden, mlpOut)
         let logits = x2.multiplied(by: unembed)

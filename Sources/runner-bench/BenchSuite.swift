@@ -30,6 +30,8 @@ struct BenchSuite {
             changedStage(.fan, stages: 200, what: "1 middle + sink")
         case .chain10000:
             largeSpec(stages: 10_000)
+        case .forward:
+            break  // in-process, printed after the table (see main.swift)
         }
     }
 

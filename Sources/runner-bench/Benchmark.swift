@@ -7,6 +7,7 @@ enum Benchmark: String, CaseIterable {
     case status200 = "status-200"
     case changedStage200 = "changed-stage-200"
     case chain10000 = "chain-10000"
+    case forward = "forward"
 
     var summary: String {
         switch self {
@@ -16,6 +17,7 @@ enum Benchmark: String, CaseIterable {
         case .status200: return "'runner status' with everything cached, 200 stages (target 0.3 s)"
         case .changedStage200: return "rerun after editing one leaf stage of a 200-stage workspace (target 0.5 s)"
         case .chain10000: return "'runner validate' and 'runner status' of a 10,000-stage chain (must complete)"
+        case .forward: return "forward pass of all 12769 mod-add pairs, float64 and float32, next to BLAS GFLOP/s (in-process)"
         }
     }
 }

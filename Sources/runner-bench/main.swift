@@ -39,6 +39,17 @@ for benchmark in options.selected {
 }
 scratch.removeAll()
 
+if options.selected.contains(.forward) {
+    Console.out("")
+    let checkpoint = "datasets/rib-modadd/seed0.pt"
+    do {
+        let results = try ModelBench(repetitions: options.repetitions, checkpoint: checkpoint).run()
+        ModelBench.print(results, pairs: 12769)
+    } catch {
+        report.recordFailure("forward", BenchFailure("\(error) (run from the repository root)"))
+    }
+}
+
 Console.out("")
 Console.out("load average at end: \(Machine.loadAverage)")
 if report.failures > 0 {

@@ -41,6 +41,7 @@ import Testing
         ("hostile", "data.pkl at byte 2: refused to load the global 'os.system'"),
         ("text", "it is not a PyTorch checkpoint: not a ZIP archive"),
         ("truncated", "it is not a PyTorch checkpoint: not a ZIP archive, or its ZIP directory is truncated or damaged"),
+        ("bitflip", "entry 'model_epoch_60000/data/0' cannot be read: its CRC-32 is"),
     ])
     func aBadCheckpointFailsTheStageWithItsReasonAndWritesNothing(kind: String, expected: String) throws {
         let ws = try workspace(with: ["p.json": spec])
@@ -52,6 +53,10 @@ import Testing
             try Self.storedZip(name: "archive/data.pkl", bytes: pickle, to: bad)
         case "text":
             try "not a checkpoint\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        case "bitflip":
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ws.path + "/datasets/seed0.pt")))
+            bytes[3072 + 7] ^= 0x01  // inside storage 0 (embed.W_E)
+            try Data(bytes).write(to: URL(fileURLWithPath: bad))
         default:
             let full = try Data(contentsOf: URL(fileURLWithPath: ws.path + "/datasets/seed0.pt"))
             try full.prefix(300_000).write(to: URL(fileURLWithPath: bad))
