@@ -25,13 +25,16 @@ let package = Package(
         .target(name: "CSpawn"),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 
         // Numerics: matrices, BLAS/LAPACK, RNG. Knows nothing of pipelines.
         .target(name: "Numerics", dependencies: ["CBLAS", "CLAPACKE"], swiftSettings: releaseSpeed),
-        // Artefact formats: torch checkpoints (restricted unpickler), safetensors.
-        .target(name: "Artefacts", dependencies: ["Numerics", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // Artefact formats: torch checkpoints (restricted unpickler), safetensors, HDF5.
+        .target(name: "Artefacts", dependencies: ["Numerics", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // The model layer: the modular-addition dataset, the transformer, evaluation.
         .target(name: "Model", dependencies: ["Numerics", "Artefacts"], swiftSettings: releaseSpeed),
+        // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.
+        .target(name: "Interpretability", dependencies: ["Numerics", "Model"], swiftSettings: releaseSpeed),
 
         // The engine: spec, validation, DAG, cache, store, ledger, executors. Knows stages
         // only through the `StageKind` protocol.
@@ -40,7 +43,7 @@ let package = Package(
             dependencies: ["CLibCrypto", "CSpawn", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Stage kinds: one folder per kind, named after it.
-        .target(name: "StageKinds", dependencies: ["Engine", "Model", "Artefacts", "Numerics"]),
+        .target(name: "StageKinds", dependencies: ["Engine", "Model", "Artefacts", "Numerics", "Interpretability"]),
         .executableTarget(
             name: "runner",
             dependencies: ["Engine", "StageKinds", "Numerics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -51,6 +54,8 @@ let package = Package(
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
+        .testTarget(name: "ArtefactsTests", dependencies: ["Artefacts", "Numerics"]),
+        .testTarget(name: "InterpretabilityTests", dependencies: ["Interpretability", "Model", "Artefacts", "Numerics"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Artefacts", "Numerics", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Runs the built `runner` binary; depends on it so `swift test` builds it first.
         .testTarget(name: "CLITests", dependencies: ["Engine", "runner"], exclude: ["BadSpecs"]),

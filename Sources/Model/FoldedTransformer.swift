@@ -8,15 +8,15 @@ public struct FoldedTransformer<Scalar: BLASScalar>: Sendable {
     /// Residual width including the constant coordinate: d_model + 1.
     public var width: Int { config.dModel + 1 }
 
-    let embed: Matrix<Scalar>        // d_vocab × (d+1): [W_E, 0]
-    let positional: Matrix<Scalar>   // n_ctx × (d+1): [W_pos, 1]
-    let query: Matrix<Scalar>        // (d+1) × (h·dh): per head [W_Q; b_Q]
-    let key: Matrix<Scalar>          // (d+1) × (h·dh)
-    let value: Matrix<Scalar>        // (d+1) × (h·(dh+1)): per head [[W_V; b_V], e_d]
-    let output: Matrix<Scalar>       // (h·(dh+1)) × (d+1): per head rows [W_O, 0] then [b_O/h, 0]
-    let mlpIn: Matrix<Scalar>        // (d+1) × (m+1): [[W_in; b_in], e_d]
-    let mlpOut: Matrix<Scalar>       // (m+1) × (d+1): [[W_out; b_out], 0]
-    let unembed: Matrix<Scalar>      // (d+1) × d_vocab_out: [W_U; b_U]
+    public let embed: Matrix<Scalar>        // d_vocab × (d+1): [W_E, 0]
+    public let positional: Matrix<Scalar>   // n_ctx × (d+1): [W_pos, 1]
+    public let query: Matrix<Scalar>        // (d+1) × (h·dh): per head [W_Q; b_Q]
+    public let key: Matrix<Scalar>          // (d+1) × (h·dh)
+    public let value: Matrix<Scalar>        // (d+1) × (h·(dh+1)): per head [[W_V; b_V], e_d]
+    public let output: Matrix<Scalar>       // (h·(dh+1)) × (d+1): per head rows [W_O, 0] then [b_O/h, 0]
+    public let mlpIn: Matrix<Scalar>        // (d+1) × (m+1): [[W_in; b_in], e_d]
+    public let mlpOut: Matrix<Scalar>       // (m+1) × (d+1): [[W_out; b_out], 0]
+    public let unembed: Matrix<Scalar>      // (d+1) × d_vocab_out: [W_U; b_U]
 
     /// Casts the float32 weights once to `Scalar`, then folds.
     public init(_ w: TransformerWeights) {

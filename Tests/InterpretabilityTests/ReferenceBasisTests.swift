@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import Artefacts
+@testable import Interpretability
+import Model
+import Numerics
+
+enum Reference {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let path = "\(root)/../shared/fixtures/rib-modadd/reference-seed0.json"
+
+    static func json() -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let j = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            print("skipping: \(path) is not available (the shared fixtures are not beside this checkout)")
+            return nil
+        }
+        return j
+    }
+
+    static func model(seed: Int = 0) throws -> FoldedTransformer<Double> {
+        let path = "\(root)/datasets/rib-modadd/seed\(seed).pt"
+        return FoldedTransformer<Double>(try TransformerWeights(stateDict: try TorchCheckpoint(contentsOf: path).tensors, file: path))
+    }
+
+    /// The seed-0 fit, computed once for every test.
+    static let seed0: BasisFit = {
+        let data = ModularAdditionDataset(p: 113)
+        let train = data.split(trainFraction: 0.3, seed: 0).train
+        return try! BasisFit.fit(model: try! model(), sequences: train.map(data.tokens))
+    }()
+}
+
+func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(b), 1e-300) }
+
+@Suite struct ReferenceBasisTests {
+    @Test func meansGramTracesAndTopEigenvaluesMatchTheReference() throws {
+        guard let ref = Reference.json() else { return }
+        let mg = ref["means_and_grams"] as! [String: [String: Any]]
+        for layer in [NodeLayer.ln1, .ln2, .unembed] {
+            let s = Reference.seed0.statistics[layer]!
+            let r = mg[layer.rawValue]!
+            #expect(relative(s.meanNorm, r["mean_norm"] as! Double) < 1e-10, "\(layer) mean norm")
+            #expect(s.mean.last == 1)
+            #expect(relative(s.gram.trace, r["gram_trace"] as! Double) < 1e-10, "\(layer) trace")
+            let top = Reference.seed0.pca[layer]!.gramEigenvalues.prefix(5)
+            for (mine, theirs) in zip(top, r["gram_top5_eigenvalues"] as! [Double]) {
+                #expect(relative(mine, theirs) < 1e-10, "\(layer) eigenvalue \(mine) vs \(theirs)")
+            }
+        }
+    }
+
+    @Test func pcaDimensionsAndVariancesMatchTheReference() throws {
+        guard let ref = Reference.json() else { return }
+        let pca = ref["pca"] as! [String: [String: Any]]
+        for layer in [NodeLayer.ln1, .ln2, .unembed] {
+            let mine = Reference.seed0.pca[layer]!
+            let theirs = pca[layer.rawValue]!["D"] as! [Double]
+            // Dimensions are round-off dependent at the 1e-15 threshold (§14): allow ±2.
+            #expect(abs(mine.keptDimension - (pca[layer.rawValue]!["dim"] as! Int)) <= 2, "\(layer) dim \(mine.keptDimension)")
+            for j in 0..<20 { #expect(relative(mine.values[j], theirs[j]) < 1e-10, "\(layer) D[\(j)]") }
+        }
+    }
+
+    @Test func libLambdaOfUnembedAndLn2MatchesTheReference() throws {
+        guard let ref = Reference.json() else { return }
+        let lib = ref["lib"] as! [String: [String: Any]]
+        for layer in [NodeLayer.unembed, .ln2] {
+            let mine = Reference.seed0.lib[layer]!.values
+            let theirs = lib[layer.rawValue]!["Lambda_stored_order"] as! [Double]
+            for j in 0...10 {
+                #expect(relative(mine[j], theirs[j]) < 1e-11, "\(layer) Λ[\(j)] \(mine[j]) vs \(theirs[j])")
+            }
+        }
+        // The linear last section's Λ come from an SVD, so its null space is exact: the kept
+        // count is the reference's up to the documented round-off ambiguity of one.
+        #expect(abs(Reference.seed0.lib[.unembed]!.keptDimension - (lib["unembed"]!["rib_dim"] as! Int)) <= 1)
+    }
+
+    /// Known gap (issue 5 stays open on it): the ln2.0 Λ tail is round-off at ~1e-13 here, not
+    /// below the 1e-15 threshold as in the reference, so ln2.0 keeps 126 columns instead of
+    /// ~110, and those noise columns shift ln1.0's Λ by up to ~5e-4 (the reference allows 1e-5
+    /// for the top 8). This pins the current state so a fix shows up as a failing bound.
+    @Test func libLambdaOfLn1IsWithinTheCurrentKnownGap() throws {
+        guard let ref = Reference.json() else { return }
+        let theirs = (ref["lib"] as! [String: [String: Any]])["ln1.0"]!["Lambda_stored_order"] as! [Double]
+        let mine = Reference.seed0.lib[.ln1]!.values
+        for j in 0...7 { #expect(relative(mine[j], theirs[j]) < 1e-3, "ln1.0 Λ[\(j)] \(mine[j]) vs \(theirs[j])") }
+    }
+}
