@@ -34,7 +34,7 @@ let package = Package(
         // The model layer: the modular-addition dataset, the transformer, evaluation.
         .target(name: "Model", dependencies: ["Numerics", "Artefacts"], swiftSettings: releaseSpeed),
         // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.
-        .target(name: "Interpretability", dependencies: ["Numerics", "Model"], swiftSettings: releaseSpeed),
+        .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts"], swiftSettings: releaseSpeed),
 
         // The engine: spec, validation, DAG, cache, store, ledger, executors. Knows stages
         // only through the `StageKind` protocol.

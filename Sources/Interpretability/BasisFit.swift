@@ -1,6 +1,35 @@
 import Model
 import Numerics
 
+/// The settings of a basis fit that the reference configs use (lib-method.md §5.0, §8).
+public struct BasisFitOptions: Sendable {
+    /// Both truncation thresholds.
+    public var threshold: Double = 1e-15
+    /// Centre by the mean (the constant coordinate is never centred).
+    public var centred: Bool = true
+    /// Rotate the output layer into its gram eigenbasis instead of leaving it as the logits.
+    public var rotateFinalNodeLayer: Bool = false
+
+    public init(threshold: Double = 1e-15, centred: Bool = true, rotateFinalNodeLayer: Bool = false) {
+        self.threshold = threshold
+        self.centred = centred
+        self.rotateFinalNodeLayer = rotateFinalNodeLayer
+    }
+}
+
+/// A node layer's activations on a data set, rows = samples × positions (sample-major).
+public struct NodeLayerActivations: Sendable {
+    public var layers: [NodeLayer: Matrix<Double>]
+
+    public init(_ layers: [NodeLayer: Matrix<Double>]) { self.layers = layers }
+
+    /// Runs the model (in float64) on token sequences.
+    public init(model: FoldedTransformer<Double>, sequences: [[Int]]) {
+        let a = model.forward(sequences)
+        layers = [.ln1: a.residPre, .ln2: a.residMid, .unembed: a.residPost, .output: a.logits]
+    }
+}
+
 /// Fits the LIB and PCA bases of every node layer of the mod-add transformer on a data set
 /// (the train split in the paper), from the output layer backwards (lib-method.md §5.2).
 public struct BasisFit: Sendable {
@@ -10,39 +39,64 @@ public struct BasisFit: Sendable {
 
     public enum Which: Sendable { case lib, pca, both }
 
-    /// - Parameters:
-    ///   - sequences: the token sequences (e.g. the 3830 train pairs).
-    ///   - threshold: both truncation thresholds (1e-15 in the paper).
     public static func fit(model: FoldedTransformer<Double>, sequences: [[Int]], which: Which = .both,
-                           threshold: Double = 1e-15) throws(BasisError) -> BasisFit {
-        let acts = model.forward(sequences)
+                           options: BasisFitOptions = BasisFitOptions()) throws(BasisError) -> BasisFit {
+        try fit(model: model, activations: NodeLayerActivations(model: model, sequences: sequences), which: which, options: options)
+    }
+
+    public static func fit(model: FoldedTransformer<Double>, activations: NodeLayerActivations, which: Which = .both,
+                           options: BasisFitOptions = BasisFitOptions()) throws(BasisError) -> BasisFit {
         var stats: [NodeLayer: LayerStatistics] = [:]
-        for (layer, m) in [(NodeLayer.ln1, acts.residPre), (.ln2, acts.residMid), (.unembed, acts.residPost)] {
-            var s = LayerStatistics(width: m.columns)
+        for layer in NodeLayer.allCases {
+            guard let m = activations.layers[layer] else {
+                if layer == .output && !options.rotateFinalNodeLayer { continue }
+                throw BasisError("no activations for node layer '\(layer.rawValue)'")
+            }
+            var s = LayerStatistics(width: m.columns, hasConstant: layer != .output)
             s.add(m)
             stats[layer] = s
+        }
+        let outputBasis: (InteractionBasis.Kind) throws(BasisError) -> InteractionBasis = { kind throws(BasisError) in
+            guard options.rotateFinalNodeLayer else {
+                return LocalInteractionBasis.identity(.output, width: model.config.dVocabOut)
+            }
+            return try OutputRotation.fit(statistics: stats[.output]!, kind: kind, centred: options.centred)
         }
         var lib: [NodeLayer: InteractionBasis] = [:]
         var pca: [NodeLayer: InteractionBasis] = [:]
         if which != .lib {
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
-                pca[layer] = try PrincipalComponentBasis.fit(layer: layer, statistics: stats[layer]!, threshold: threshold)
+                pca[layer] = try PrincipalComponentBasis.fit(layer: layer, statistics: stats[layer]!, options: options)
             }
-            pca[.output] = LocalInteractionBasis.identity(.output, width: model.config.dVocabOut)
+            pca[.output] = try outputBasis(.pca)
         }
         if which != .pca {
-            lib[.output] = LocalInteractionBasis.identity(.output, width: model.config.dVocabOut)
+            let output = try outputBasis(.lib)
+            lib[.output] = output
             let unembed = try LocalInteractionBasis.fit(layer: .unembed, statistics: stats[.unembed]!,
-                                                        jacobianGram: JacobianGram.unembed(model),
-                                                        jacobianFactor: model.unembed, threshold: threshold)
+                                                        jacobianGram: JacobianGram.unembed(model, next: output.c),
+                                                        jacobianFactor: model.unembed * output.c, options: options)
             let ln2 = try LocalInteractionBasis.fit(layer: .ln2, statistics: stats[.ln2]!,
-                                                    jacobianGram: JacobianGram.mlp(model, x1: acts.residMid, next: unembed.c), threshold: threshold)
+                                                    jacobianGram: JacobianGram.mlp(model, x1: activations.layers[.ln2]!, next: unembed.c), options: options)
             let ln1 = try LocalInteractionBasis.fit(layer: .ln1, statistics: stats[.ln1]!,
-                                                    jacobianGram: JacobianGram.attention(model, x0: acts.residPre, next: ln2.c), threshold: threshold)
+                                                    jacobianGram: JacobianGram.attention(model, x0: activations.layers[.ln1]!, next: ln2.c), options: options)
             lib[.unembed] = unembed
             lib[.ln2] = ln2
             lib[.ln1] = ln1
         }
         return BasisFit(statistics: stats, lib: lib, pca: pca)
+    }
+}
+
+/// The optional rotation of the output layer (`rotate_final_node_layer`): its gram
+/// eigenbasis, C = U and C⁺ = Uᵀ, for LIB and PCA alike. (The logits have no constant
+/// coordinate, so a PCA shift cannot be folded into C there; the gram is centred or not as the
+/// options say.)
+enum OutputRotation {
+    static func fit(statistics: LayerStatistics, kind: InteractionBasis.Kind, centred: Bool) throws(BasisError) -> InteractionBasis {
+        let e: SymmetricEigendecomposition
+        do { e = try SymmetricEigendecomposition(statistics.gram(centred: centred)).descending } catch { throw BasisError("output: \(error)") }
+        return InteractionBasis(layer: .output, kind: kind, c: e.vectors, cPlus: e.vectors.transposed, values: e.values.map(abs),
+                                gramEigenvalues: e.values.map(abs), gramDimension: e.values.count)
     }
 }

@@ -37,7 +37,10 @@ struct GramEigenbasis {
     var wPlus: Matrix<Double>    // k × orig
     var allEigenvalues: [Double] // |eigenvalues| of G, descending
 
-    init(gram: Matrix<Double>, mean: [Double], threshold: Double, layer: NodeLayer) throws(BasisError) {
+    init(statistics: LayerStatistics, options: BasisFitOptions, layer: NodeLayer) throws(BasisError) {
+        let gram = statistics.gram(centred: options.centred)
+        let shift = statistics.shift(centred: options.centred)
+        let threshold = options.threshold
         let n = gram.rows
         let e: SymmetricEigendecomposition
         do { e = try SymmetricEigendecomposition(gram) } catch { throw BasisError("\(layer.rawValue): \(error)") }
@@ -59,9 +62,9 @@ struct GramEigenbasis {
         d = kept.map { values[$0] }
         var u = Matrix<Double>(rows: n, columns: kept.count)
         for (j, idx) in kept.enumerated() { for r in 0..<n { u[r, j] = e.vectors[r, columns[idx]] } }
-        // Steps 4-5: W = Y·U, where Y is the identity with last row [−μ[0..<n-1], 1]; W⁺ = Uᵀ·Y⁻¹.
+        // Steps 4-5: W = Y·U, where Y is the identity with last row [−μ'[0..<n-1], 1]; W⁺ = Uᵀ·Y⁻¹.
         var y = Matrix<Double>.identity(n), yInverse = Matrix<Double>.identity(n)
-        for j in 0..<(n - 1) { y[n - 1, j] = -mean[j]; yInverse[n - 1, j] = mean[j] }
+        for j in 0..<(n - 1) { y[n - 1, j] = -shift[j]; yInverse[n - 1, j] = shift[j] }
         w = y * u
         wPlus = u.multiplied(by: yInverse, transposeSelf: true)
     }

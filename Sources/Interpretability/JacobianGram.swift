@@ -11,9 +11,10 @@ import Numerics
 ///   four fixed value-path matrices plus rank-4 (rank-16 at the last position) softmax terms,
 ///   accumulated with one BLAS rank-k update per batch.
 public enum JacobianGram {
-    /// unembed → output.
-    public static func unembed(_ model: FoldedTransformer<Double>) -> Matrix<Double> {
-        model.unembed.multiplied(by: model.unembed, transposeOther: true)
+    /// unembed → output, with the output basis `next` (the identity unless the output is rotated).
+    public static func unembed(_ model: FoldedTransformer<Double>, next: Matrix<Double>) -> Matrix<Double> {
+        let f = model.unembed * next
+        return f.multiplied(by: f, transposeOther: true)
     }
 
     /// ln2.0 → unembed, at the activations `x1` (N × (d+1)), with the unembed basis `next`.

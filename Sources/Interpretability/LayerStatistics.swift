@@ -10,9 +10,13 @@ public struct LayerStatistics: Sendable {
     /// Σ (f − μ)ᵀ(f − μ) over rows so far (fully centred, all coordinates).
     private var centredSum: Matrix<Double>
 
-    public init(width: Int) {
+    /// Whether the last coordinate is the folded model's constant 1 (every layer but `output`).
+    public let hasConstant: Bool
+
+    public init(width: Int, hasConstant: Bool = true) {
         mean = [Double](repeating: 0, count: width)
         centredSum = Matrix(rows: width, columns: width)
+        self.hasConstant = hasConstant
     }
 
     public var width: Int { mean.count }
@@ -45,15 +49,30 @@ public struct LayerStatistics: Sendable {
     }
 
     /// G of §5.1: the covariance of every coordinate but the constant (the last), and 1 for the
-    /// constant, which is never centred.
-    public var gram: Matrix<Double> {
+    /// constant, which is never centred. Uncentred, it is the second moment mean fᵀf.
+    public var gram: Matrix<Double> { gram(centred: true) }
+
+    public func gram(centred: Bool) -> Matrix<Double> {
         precondition(count > 0, "statistics of no data")
         var g = (1 / Double(count)) * centredSum
+        if !centred {
+            for i in 0..<width { for j in 0..<width { g[i, j] += mean[i] * mean[j] } }
+            return g
+        }
+        guard hasConstant else { return g }
         let last = width - 1
         for j in 0..<width { g[last, j] = 0; g[j, last] = 0 }
         // (f − μ')[last] is exactly 1 for every row.
         g[last, last] = 1
         return g
+    }
+
+    /// The shift the centring subtracts: μ with the constant coordinate set to 0.
+    public func shift(centred: Bool) -> [Double] {
+        guard centred else { return [Double](repeating: 0, count: width) }
+        var m = mean
+        if hasConstant { m[width - 1] = 0 }
+        return m
     }
 
     public var meanNorm: Double { mean.reduce(0) { $0 + $1 * $1 }.squareRoot() }

@@ -10,8 +10,9 @@ public enum LocalInteractionBasis {
     ///     last section). Then Λ comes from the SVD of R⁺·F, whose null space is exact, rather
     ///     than from the eigenvalues of M, whose null space is round-off at ε·‖M‖.
     public static func fit(layer: NodeLayer, statistics: LayerStatistics, jacobianGram: Matrix<Double>,
-                           jacobianFactor: Matrix<Double>? = nil, threshold: Double = 1e-15) throws(BasisError) -> InteractionBasis {
-        let g = try GramEigenbasis(gram: statistics.gram, mean: statistics.mean, threshold: threshold, layer: layer)
+                           jacobianFactor: Matrix<Double>? = nil, options: BasisFitOptions = BasisFitOptions()) throws(BasisError) -> InteractionBasis {
+        let g = try GramEigenbasis(statistics: statistics, options: options, layer: layer)
+        let threshold = options.threshold
         let k = g.d.count
         // Step 5: whitening R = W·D^(−1/2), R⁺ = D^(1/2)·W⁺.
         let r = g.w.scalingColumns(by: g.d.map { 1 / $0.squareRoot() })

@@ -2,8 +2,8 @@ import Numerics
 
 /// The PCA baseline (lib-method.md §8, "svd", centred): C = W, C⁺ = W⁺, values = D.
 public enum PrincipalComponentBasis {
-    public static func fit(layer: NodeLayer, statistics: LayerStatistics, threshold: Double = 1e-15) throws(BasisError) -> InteractionBasis {
-        let g = try GramEigenbasis(gram: statistics.gram, mean: statistics.mean, threshold: threshold, layer: layer)
+    public static func fit(layer: NodeLayer, statistics: LayerStatistics, options: BasisFitOptions = BasisFitOptions()) throws(BasisError) -> InteractionBasis {
+        let g = try GramEigenbasis(statistics: statistics, options: options, layer: layer)
         return InteractionBasis(layer: layer, kind: .pca, c: g.w, cPlus: g.wPlus, values: g.d,
                                 gramEigenvalues: g.allEigenvalues, gramDimension: g.d.count)
     }

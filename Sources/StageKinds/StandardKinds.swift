@@ -6,5 +6,7 @@ public extension KindRegistry {
         CommandStage(),
         ImportCheckpointStage(),
         EvaluateStage(),
+        CollectStage(),
+        FitBasisStage(),
     ])
 }

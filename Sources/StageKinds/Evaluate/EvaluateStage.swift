@@ -16,13 +16,7 @@ public struct EvaluateStage: StageKind {
     static let splitNames = ["train", "test", "all"]
 
     public var parameters: [ParameterSpec] {
-        [
-            ParameterSpec("p", .int(min: 2, max: 46_340), optional: true,
-                          doc: "The modulus (a prime); defaults to the model's vocabulary size minus one (the '=' token)."),
-            ParameterSpec("train_fraction", .number(min: 0, max: 1), default: .double(0.3),
-                          doc: "Fraction of the p² pairs in the train split: train = perm[0 ..< ⌊p²·fraction⌋]."),
-            ParameterSpec("split_seed", .int(min: 0, max: Int(UInt32.max)), default: .int(0),
-                          doc: "Seed of the MT19937 randperm that shuffles the pairs (the dataset seed)."),
+        ModAddDataParameters.specs + [
             ParameterSpec("dtype", .string(choices: ["float64", "float32"]), default: .string("float64"),
                           doc: "Precision of the forward pass (the weights are float32 either way)."),
             ParameterSpec("splits", .stringArray, default: .array(Self.splitNames.map { .string($0) }),
@@ -37,10 +31,7 @@ public struct EvaluateStage: StageKind {
     }
 
     public func problems(in params: StageParams) -> [ParameterProblem] {
-        var problems: [ParameterProblem] = []
-        if let p = params.int("p"), !ModularAdditionDataset.isPrime(p) {
-            problems.append(ParameterProblem(["p"], "p = \(p) is not prime (modular addition needs a prime modulus)"))
-        }
+        var problems = ModAddDataParameters.problems(in: params)
         let splits = params.strings("splits") ?? []
         if splits.isEmpty { problems.append(ParameterProblem(["splits"], "'splits' is empty: name at least one of train, test, all")) }
         for (i, s) in splits.enumerated() where !Self.splitNames.contains(s) {
@@ -59,15 +50,11 @@ public struct EvaluateStage: StageKind {
             throw StageFailure("the stage has no 'model' input")
         }
         let weights = try ModelArtefact.read(modelPath)
-        let config = weights.config
-        let p = context.params.int("p") ?? config.dVocab - 1
-        guard config.dVocab == p + 1, config.dVocabOut == p + 1, config.nCtx == 3 else {
-            throw StageFailure("the model (d_vocab \(config.dVocab), d_vocab_out \(config.dVocabOut), n_ctx \(config.nCtx)) does not fit modular addition with p = \(p) (needs d_vocab = p + 1 and n_ctx = 3)")
-        }
-        let data = ModularAdditionDataset(p: p)
+        let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
+        let p = data.p
         let fraction = context.params.double("train_fraction") ?? 0.3
         let seed = context.params.int("split_seed") ?? 0
-        let (train, test) = data.split(trainFraction: fraction, seed: UInt32(seed))
+        let (train, test) = ModAddDataParameters.split(data, params: context.params)
         let batch = context.params.int("batch_size") ?? 16384
         let splits = context.params.strings("splits") ?? Self.splitNames
         let dtype = context.params.string("dtype") ?? "float64"

@@ -1,0 +1,122 @@
+import Artefacts
+import Foundation
+import Model
+import Numerics
+
+/// The HDF5 layout `collect` writes and `fit-basis` reads: one dataset per node layer, shape
+/// [samples, positions, features], chunked and compressed (shuffle + deflate), plus the samples'
+/// dataset indices, input tokens and labels, all described by attributes an h5py user can read.
+///
+/// ```
+/// /ln1.0 [N, 3, 129]   /ln2.0 [N, 1, 129]   /unembed [N, 1, 129]   /output [N, 1, 114]
+/// /sample_indices [N]  /inputs [N, 3]       /labels [N]
+/// ```
+public enum ActivationFile {
+    public static let format = "runner-activations/1"
+
+    public struct Description: Sendable {
+        public var p: Int
+        public var split: String
+        public var trainFraction: Double
+        public var splitSeed: Int
+        public var modelDigest: String
+        public var runnerVersion: String
+
+        public init(p: Int, split: String, trainFraction: Double, splitSeed: Int, modelDigest: String, runnerVersion: String) {
+            self.p = p
+            self.split = split
+            self.trainFraction = trainFraction
+            self.splitSeed = splitSeed
+            self.modelDigest = modelDigest
+            self.runnerVersion = runnerVersion
+        }
+    }
+
+    /// Runs the model over `indices` in batches and streams the requested layers into a new
+    /// file at `path`; memory stays at one batch whatever the number of samples.
+    public static func write<Scalar: BLASScalar & HDF5Scalar>(
+        model: FoldedTransformer<Scalar>, dataset: ModularAdditionDataset, indices: [Int], layers: [NodeLayer],
+        description: Description, to path: String, batchSize: Int = 1024, deflateLevel: Int = 4,
+        progress: (Double) -> Void = { _ in }
+    ) throws(HDF5Error) {
+        let file = try HDF5File(path: path, mode: .create)
+        let cfg = model.config
+        let width = cfg.dModel + 1
+        var datasets: [(NodeLayer, HDF5Dataset)] = []
+        for layer in layers {
+            let features = layer == .output ? cfg.dVocabOut : width
+            let positions = layer.positions(nCtx: cfg.nCtx)
+            let rowsPerChunk = max(1, min(batchSize, 65536 / (positions * features * MemoryLayout<Scalar>.size)))
+            let ds = try file.createDataset("/" + layer.rawValue, of: Scalar.self, shape: [0, positions, features],
+                                            storage: HDF5Storage(chunkShape: [rowsPerChunk, positions, features], deflateLevel: deflateLevel, isAppendable: true))
+            let a = ds.attributes
+            try a.set(layer.rawValue, for: "node_layer")
+            try a.set(layer.hookName, for: "hook_name")
+            try a.set(Array(layer == .ln1 ? 0..<cfg.nCtx : (cfg.nCtx - 1)..<cfg.nCtx), for: "positions")
+            try a.set(layer != .output, for: "includes_constant")
+            try a.set(Scalar.self == Double.self ? "float64" : "float32", for: "dtype")
+            try a.set(layer == .output ? "logits at the last position" : "residual stream; the last feature is the constant 1 of the folded model", for: "description")
+            datasets.append((layer, ds))
+        }
+        let indicesSet = try file.createDataset("/sample_indices", of: Int64.self, shape: [0], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
+        let inputs = try file.createDataset("/inputs", of: Int64.self, shape: [0, cfg.nCtx], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
+        let labels = try file.createDataset("/labels", of: Int64.self, shape: [0], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
+        try indicesSet.attributes.set("index of each sample in the p² pairs: a·p + b", for: "description")
+        try inputs.attributes.set("input tokens [a, b, p] (p is the '=' token)", for: "description")
+        try labels.attributes.set("(a + b) mod p", for: "description")
+
+        let root = file.attributes
+        try root.set(format, for: "format")
+        try root.set(description.p, for: "p")
+        try root.set(description.split, for: "split")
+        try root.set(description.trainFraction, for: "train_fraction")
+        try root.set(description.splitSeed, for: "split_seed")
+        try root.set(indices.count, for: "n_samples")
+        try root.set(description.modelDigest, for: "model_sha256")
+        try root.set(description.runnerVersion, for: "runner_version")
+        try root.set(layers.map(\.rawValue).joined(separator: ","), for: "node_layers")
+
+        var start = 0
+        while start < indices.count {
+            let end = min(start + batchSize, indices.count)
+            let batch = Array(indices[start..<end])
+            let tokens = batch.map(dataset.tokens)
+            let acts = model.forward(tokens)
+            for (layer, ds) in datasets {
+                try ds.append(rows: acts.layer(layer.rawValue)!.elements)
+            }
+            try indicesSet.append(rows: batch.map { Int64($0) })
+            try inputs.append(rows: tokens.flatMap { $0.map { Int64($0) } })
+            try labels.append(rows: batch.map { Int64(dataset.label($0)) })
+            start = end
+            progress(Double(start) / Double(max(indices.count, 1)))
+        }
+        try file.close()
+    }
+
+    /// Opens an activation file and checks it is one.
+    public static func open(_ path: String) throws(HDF5Error) -> HDF5File {
+        let file = try HDF5File(path: path, mode: .readOnly)
+        let format = try? file.attributes.string(for: "format")
+        guard format == Self.format else {
+            throw HDF5Error(.wrongShape, file: path, isWriting: false,
+                            "it is not an activation file written by 'collect' (its 'format' attribute is \(format.map { "'\($0)'" } ?? "missing"), expected '\(Self.format)')")
+        }
+        return file
+    }
+
+    /// A node layer's activations as (samples·positions) × features, float64, read in batches,
+    /// after checking the dataset's shape against the model.
+    public static func layer(_ layer: NodeLayer, in file: HDF5File, positions: Int, features: Int, batchRows: Int = 4096,
+                             each: (Matrix<Double>) throws(HDF5Error) -> Void) throws(HDF5Error) {
+        let ds = try file.dataset("/" + layer.rawValue, shape: [nil, positions, features])
+        let n = try ds.shape[0]
+        var start = 0
+        while start < n {
+            let end = min(start + batchRows, n)
+            let values: [Double] = try ds.read(rows: start..<end)
+            try each(Matrix(rows: (end - start) * positions, columns: features, elements: values))
+            start = end
+        }
+    }
+}
