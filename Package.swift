@@ -58,6 +58,6 @@ let package = Package(
         .testTarget(name: "InterpretabilityTests", dependencies: ["Interpretability", "Model", "Artefacts", "Numerics"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Artefacts", "Numerics", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Runs the built `runner` binary; depends on it so `swift test` builds it first.
-        .testTarget(name: "CLITests", dependencies: ["Engine", "runner"], exclude: ["BadSpecs"]),
+        .testTarget(name: "CLITests", dependencies: ["Engine", "Artefacts", "runner"], exclude: ["BadSpecs"]),
     ]
 )
