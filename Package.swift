@@ -50,7 +50,7 @@ let package = Package(
         ),
 
         // `make bench`: times the built `runner` binary against the targets in the issues.
-        .executableTarget(name: "runner-bench", dependencies: ["Engine", "Model", "Numerics"], swiftSettings: releaseSpeed),
+        .executableTarget(name: "runner-bench", dependencies: ["Engine", "Model", "Numerics", "Interpretability"], swiftSettings: releaseSpeed),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),

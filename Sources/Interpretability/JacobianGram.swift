@@ -44,26 +44,30 @@ public enum JacobianGram {
 
     /// ln1.0 → ln2.0, at the activations `x0` ((N·n_ctx) × (d+1), sample-major), with the ln2.0
     /// basis `next` (orig × r).
-    public static func attention(_ model: FoldedTransformer<Double>, x0: Matrix<Double>, next: Matrix<Double>, batchSize: Int = 64) -> Matrix<Double> {
+    ///
+    /// For each sample and input position s, ∂y/∂x[s]·C = V(s) + U(s)·G(s)ᵀ, where
+    /// V(s) = δ_{s,last}·C + Σ_h p_h[s]·W_V W_O C is the value path (a combination of five fixed
+    /// matrices) and U·Gᵀ the softmax paths (rank 4, or 16 at the last position: u = W_K q or
+    /// W_Q k, g = (v − v̄)·W_O·C scaled by p/√d_head). Then
+    /// (V + UGᵀ)(V + UGᵀ)ᵀ = V Vᵀ + W Uᵀ + U Wᵀ with W = V·G + ½·U·(GᵀG), so M′ needs the
+    /// 25 weights of the V Vᵀ terms and one product of the stacked W and U: about a third of
+    /// the flops of forming every Jacobian and taking its gram.
+    public static func attention(_ model: FoldedTransformer<Double>, x0: Matrix<Double>, next: Matrix<Double>, batchSize: Int = 256) -> Matrix<Double> {
         let cfg = model.config
         let ctx = cfg.nCtx, w = cfg.dModel + 1, h = cfg.nHeads, dh = cfg.dHead, vw = dh + 1
         let n = x0.rows / ctx
         let r = next.columns
         let scale = 1 / Double(dh).squareRoot()
+        let maxRank = h + h * ctx
 
-        // Per-head pieces of the folded weights, contiguous.
         let wq = (0..<h).map { model.query.columns($0 * dh..<($0 + 1) * dh) }      // w × dh
         let wk = (0..<h).map { model.key.columns($0 * dh..<($0 + 1) * dh) }
-        let wo = (0..<h).map { model.output.rows($0 * vw..<($0 + 1) * vw) }        // vw × w
-        let oc = wo.map { $0 * next }                                               // vw × r
-        // (W_V W_O C)ᵀ per head, flattened: row h is an r × w block.
-        let voct = Matrix<Double>.vstack((0..<h).map { head -> Matrix<Double> in
-            let voc = model.value.columns(head * vw..<(head + 1) * vw) * oc[head]   // w × r
-            return Matrix(rows: 1, columns: r * w, elements: voc.transposed.elements)
-        })
-        let nextT = next.transposed                                                 // r × w
+        let oc = (0..<h).map { model.output.rows($0 * vw..<($0 + 1) * vw) * next }  // vw × r
+        // The five fixed matrices of the value path: C, then W_V W_O C per head (each w × r).
+        let fixed = [next] + (0..<h).map { model.value.columns($0 * vw..<($0 + 1) * vw) * oc[$0] }
+        var fixedWeights = Matrix<Double>(rows: h + 1, columns: h + 1)   // Σ c_X c_Y over (b, s)
+        var cross = Matrix<Double>(rows: w, columns: w)                   // Σ W Uᵀ
 
-        var mPrime = Matrix<Double>(rows: w, columns: w)
         var start = 0
         while start < n {
             let b = min(batchSize, n - start)
@@ -79,86 +83,141 @@ public enum JacobianGram {
                     }
                 }
             }
-            let k = x * model.key          // rows × h·dh
-            let v = x * model.value        // rows × h·vw
-
-            // Attention pattern of the last query, and v − v̄ per head.
-            var p = [Double](repeating: 0, count: b * h * ctx)
-            var dv = v
-            for s in 0..<b {
-                for head in 0..<h {
-                    var scores = [Double](repeating: 0, count: ctx)
-                    for m in 0..<ctx {
-                        var dot = 0.0
-                        for j in 0..<dh { dot += q[s, head * dh + j] * k[s * ctx + m, head * dh + j] }
-                        scores[m] = dot * scale
-                    }
-                    let top = scores.max()!
-                    let e = scores.map { Double.exp($0 - top) }
-                    let total = e.reduce(0, +)
-                    var vbar = [Double](repeating: 0, count: vw)
-                    for m in 0..<ctx {
-                        p[(s * h + head) * ctx + m] = e[m] / total
-                        for j in 0..<vw { vbar[j] += e[m] / total * v[s * ctx + m, head * vw + j] }
-                    }
-                    for m in 0..<ctx { for j in 0..<vw { dv[s * ctx + m, head * vw + j] -= vbar[j] } }
-                }
-            }
-            // g_h[b, m] = (v − v̄)_h[b, m] · W_O^f[h]·C   (rows × r per head)
-            let g = (0..<h).map { head in dv.columns(head * vw..<(head + 1) * vw) * oc[head] }
-            // a_h[b] = W_K^f[h]·q_h[b]   (b × w);  c_h[b, m] = W_Q^f[h]·k_h[b, m]   (rows × w)
-            let a = (0..<h).map { head in q.columns(head * dh..<(head + 1) * dh).multiplied(by: wk[head], transposeOther: true) }
-            let c = (0..<h).map { head in k.columns(head * dh..<(head + 1) * dh).multiplied(by: wq[head], transposeOther: true) }
-
-            // Z stacks (∂y/∂x[s]·C)ᵀ for every (sample, position): rows·r rows of width w.
-            // Value path for all of them at once: coefficients p_h[s] times the fixed VOCᵀ.
-            var coefficients = Matrix<Double>(rows: rows, columns: h)
-            for s in 0..<b { for m in 0..<ctx { for head in 0..<h { coefficients[s * ctx + m, head] = p[(s * h + head) * ctx + m] } } }
-            var z = coefficients * voct    // rows × (r·w) == (rows·r) × w
-            z.elements.withUnsafeMutableBufferPointer { zp in
-                nextT.elements.withUnsafeBufferPointer { ct in
-                    var left = [Double](repeating: 0, count: r * (h + h * ctx))
-                    var right = [Double](repeating: 0, count: (h + h * ctx) * w)
-                    for s in 0..<b {
-                        for m in 0..<ctx {
-                            let block = zp.baseAddress! + (s * ctx + m) * r * w
-                            let isLast = m == ctx - 1
-                            if isLast {  // the residual path
-                                for i in 0..<(r * w) { block[i] += ct[i] }
-                            }
-                            // Key path (every position) and query path (last position) of the softmax.
-                            var rank = 0
+            let k = x * model.key
+            var dv = x * model.value
+            // The last query's attention pattern, and v − v̄ per head.
+            var p = [Double](repeating: 0, count: rows * h)   // p[(sample·ctx + m)·h + head]
+            q.elements.withUnsafeBufferPointer { qp in
+                k.elements.withUnsafeBufferPointer { kp in
+                    dv.elements.withUnsafeMutableBufferPointer { vp in
+                        var scores = [Double](repeating: 0, count: ctx)
+                        var vbar = [Double](repeating: 0, count: vw)
+                        for s in 0..<b {
                             for head in 0..<h {
-                                let coefficient = p[(s * h + head) * ctx + m] * scale
-                                for i in 0..<r { left[i * (h + h * ctx) + rank] = coefficient * g[head][s * ctx + m, i] }
-                                for j in 0..<w { right[rank * w + j] = a[head][s, j] }
-                                rank += 1
-                            }
-                            if isLast {
-                                for head in 0..<h {
-                                    for mm in 0..<ctx {
-                                        let coefficient = p[(s * h + head) * ctx + mm] * scale
-                                        for i in 0..<r { left[i * (h + h * ctx) + rank] = coefficient * g[head][s * ctx + mm, i] }
-                                        for j in 0..<w { right[rank * w + j] = c[head][s * ctx + mm, j] }
-                                        rank += 1
-                                    }
+                                let qr = qp.baseAddress! + s * h * dh + head * dh
+                                for m in 0..<ctx {
+                                    let kr = kp.baseAddress! + (s * ctx + m) * h * dh + head * dh
+                                    var dot = 0.0
+                                    for j in 0..<dh { dot += qr[j] * kr[j] }
+                                    scores[m] = dot * scale
                                 }
-                            }
-                            left.withUnsafeBufferPointer { lp in
-                                right.withUnsafeBufferPointer { rp in
-                                    Double.gemm(transposeA: false, transposeB: false, m: r, n: w, k: rank, alpha: 1,
-                                                a: lp.baseAddress!, lda: h + h * ctx, b: rp.baseAddress!, ldb: w,
-                                                beta: 1, c: block, ldc: w)
+                                let top = scores.max()!
+                                var total = 0.0
+                                for m in 0..<ctx { scores[m] = Double.exp(scores[m] - top); total += scores[m] }
+                                for j in 0..<vw { vbar[j] = 0 }
+                                for m in 0..<ctx {
+                                    let weight = scores[m] / total
+                                    p[(s * ctx + m) * h + head] = weight
+                                    let vr = vp.baseAddress! + (s * ctx + m) * h * vw + head * vw
+                                    for j in 0..<vw { vbar[j] += weight * vr[j] }
+                                }
+                                for m in 0..<ctx {
+                                    let vr = vp.baseAddress! + (s * ctx + m) * h * vw + head * vw
+                                    for j in 0..<vw { vr[j] -= vbar[j] }
                                 }
                             }
                         }
                     }
                 }
             }
-            z.elements.withUnsafeBufferPointer { mPrime.addGram(of: $0.baseAddress!, rows: rows * r) }
+            let g = (0..<h).map { head in dv.columns(head * vw..<(head + 1) * vw) * oc[head] }                      // rows × r
+            let a = (0..<h).map { head in q.columns(head * dh..<(head + 1) * dh).multiplied(by: wk[head], transposeOther: true) }  // b × w
+            let c = (0..<h).map { head in k.columns(head * dh..<(head + 1) * dh).multiplied(by: wq[head], transposeOther: true) }  // rows × w
+
+            // Per (sample, position): V, G, U, and W = V·G + ½·U·GᵀG, stacked as rows Wᵀ and Uᵀ.
+            let total = b * (ctx - 1) * h + b * maxRank
+            var wRows = [Double](repeating: 0, count: total * w)
+            var uRows = [Double](repeating: 0, count: total * w)
+            var v = [Double](repeating: 0, count: w * r)
+            var gMatrix = [Double](repeating: 0, count: r * maxRank)
+            var gram = [Double](repeating: 0, count: maxRank * maxRank)
+            var row = 0
+            for s in 0..<b {
+                for m in 0..<ctx {
+                    let isLast = m == ctx - 1
+                    let coefficients = [isLast ? 1.0 : 0.0] + (0..<h).map { p[(s * ctx + m) * h + $0] }
+                    for i in 0...h { for j in 0...h { fixedWeights[i, j] += coefficients[i] * coefficients[j] } }
+                    v.withUnsafeMutableBufferPointer { vp in
+                        for i in 0..<(w * r) { vp[i] = 0 }
+                        for (x, coefficient) in zip(fixed, coefficients) where coefficient != 0 {
+                            x.elements.withUnsafeBufferPointer { xp in
+                                for i in 0..<(w * r) { vp[i] += coefficient * xp[i] }
+                            }
+                        }
+                    }
+                    // G (r × rank) and the rows of U.
+                    var rank = 0
+                    for head in 0..<h {
+                        let coefficient = p[(s * ctx + m) * h + head] * scale
+                        g[head].elements.withUnsafeBufferPointer { gp in
+                            for i in 0..<r { gMatrix[i * maxRank + rank] = coefficient * gp[(s * ctx + m) * r + i] }
+                        }
+                        a[head].elements.withUnsafeBufferPointer { ap in
+                            uRows.withUnsafeMutableBufferPointer { up in
+                                (up.baseAddress! + (row + rank) * w).update(from: ap.baseAddress! + s * w, count: w)
+                            }
+                        }
+                        rank += 1
+                    }
+                    if isLast {
+                        for head in 0..<h {
+                            for mm in 0..<ctx {
+                                let coefficient = p[(s * ctx + mm) * h + head] * scale
+                                g[head].elements.withUnsafeBufferPointer { gp in
+                                    for i in 0..<r { gMatrix[i * maxRank + rank] = coefficient * gp[(s * ctx + mm) * r + i] }
+                                }
+                                c[head].elements.withUnsafeBufferPointer { cp in
+                                    uRows.withUnsafeMutableBufferPointer { up in
+                                        (up.baseAddress! + (row + rank) * w).update(from: cp.baseAddress! + (s * ctx + mm) * w, count: w)
+                                    }
+                                }
+                                rank += 1
+                            }
+                        }
+                    }
+                    gMatrix.withUnsafeBufferPointer { gp in
+                        gram.withUnsafeMutableBufferPointer { tp in
+                            // GᵀG (rank × rank)
+                            Double.gemm(transposeA: true, transposeB: false, m: rank, n: rank, k: r, alpha: 1, a: gp.baseAddress!, lda: maxRank,
+                                        b: gp.baseAddress!, ldb: maxRank, beta: 0, c: tp.baseAddress!, ldc: maxRank)
+                        }
+                        v.withUnsafeBufferPointer { vp in
+                            wRows.withUnsafeMutableBufferPointer { wp in
+                                // Wᵀ = Gᵀ·Vᵀ   (rank × w)
+                                Double.gemm(transposeA: true, transposeB: true, m: rank, n: w, k: r, alpha: 1, a: gp.baseAddress!, lda: maxRank,
+                                            b: vp.baseAddress!, ldb: r, beta: 0, c: wp.baseAddress! + row * w, ldc: w)
+                            }
+                        }
+                    }
+                    gram.withUnsafeBufferPointer { tp in
+                        uRows.withUnsafeBufferPointer { up in
+                            wRows.withUnsafeMutableBufferPointer { wp in
+                                // Wᵀ += ½·(GᵀG)·Uᵀ
+                                Double.gemm(transposeA: false, transposeB: false, m: rank, n: w, k: rank, alpha: 0.5, a: tp.baseAddress!, lda: maxRank,
+                                            b: up.baseAddress! + row * w, ldb: w, beta: 1, c: wp.baseAddress! + row * w, ldc: w)
+                            }
+                        }
+                    }
+                    row += rank
+                }
+            }
+            // Σ W Uᵀ for the batch: (Wᵀ)ᵀ·(Uᵀ).
+            wRows.withUnsafeBufferPointer { wp in
+                uRows.withUnsafeBufferPointer { up in
+                    cross.elements.withUnsafeMutableBufferPointer { cp in
+                        Double.gemm(transposeA: true, transposeB: false, m: w, n: w, k: row, alpha: 1, a: wp.baseAddress!, lda: w,
+                                    b: up.baseAddress!, ldb: w, beta: 1, c: cp.baseAddress!, ldc: w)
+                    }
+                }
+            }
             start += b
         }
-        mPrime.symmetrizeFromUpper()
+        var mPrime = cross + cross.transposed
+        for i in 0...h {
+            for j in 0...h where fixedWeights[i, j] != 0 {
+                mPrime = mPrime + fixedWeights[i, j] * fixed[i].multiplied(by: fixed[j], transposeOther: true)
+            }
+        }
         return (1 / Double(n * ctx)) * mPrime
     }
 }

@@ -8,6 +8,7 @@ enum Benchmark: String, CaseIterable {
     case changedStage200 = "changed-stage-200"
     case chain10000 = "chain-10000"
     case forward = "forward"
+    case basis = "basis"
 
     var summary: String {
         switch self {
@@ -18,6 +19,7 @@ enum Benchmark: String, CaseIterable {
         case .changedStage200: return "rerun after editing one leaf stage of a 200-stage workspace (target 0.5 s)"
         case .chain10000: return "'runner validate' and 'runner status' of a 10,000-stage chain (must complete)"
         case .forward: return "forward pass of all 12769 mod-add pairs, float64 and float32, next to BLAS GFLOP/s (in-process)"
+        case .basis: return "LIB and PCA builds of seed 0 (time, peak RSS) and collect's MB/s (in-process)"
         }
     }
 }

@@ -2,6 +2,16 @@
 // `make bench` runs `runner-bench --runner .build/release/runner`; see `BenchOptions.usage`.
 import Foundation
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == BasisBench.childFlag {
+    do {
+        try BasisBench.buildOnce(checkpoint: CommandLine.arguments[2])
+        exit(0)
+    } catch {
+        Console.error("runner-bench: \(error)")
+        exit(1)
+    }
+}
+
 let options: BenchOptions
 do {
     switch try BenchOptions.parse(Array(CommandLine.arguments.dropFirst())) {
@@ -47,6 +57,15 @@ if options.selected.contains(.forward) {
         ModelBench.print(results, pairs: 12769)
     } catch {
         report.recordFailure("forward", BenchFailure("\(error) (run from the repository root)"))
+    }
+}
+
+if options.selected.contains(.basis) {
+    Console.out("")
+    do {
+        try BasisBench(repetitions: options.repetitions, checkpoint: "datasets/rib-modadd/seed0.pt").run()
+    } catch {
+        report.recordFailure("basis", BenchFailure("\(error) (run from the repository root)"))
     }
 }
 

@@ -1,0 +1,84 @@
+import Artefacts
+import Foundation
+import Interpretability
+import Model
+import Numerics
+
+/// In-process figures for issue 5: the LIB build of seed 0 (means, grams, every C and Λ) against
+/// its 1.0 s / 300 MiB targets, the PCA build beside it, and `collect`'s write rate.
+struct BasisBench {
+    let repetitions: Int
+    let checkpoint: String
+
+    /// `runner-bench --lib-build-once CHECKPOINT` runs one LIB build and exits, so its peak RSS
+    /// can be read from the parent.
+    static let childFlag = "--lib-build-once"
+
+    static func buildOnce(checkpoint: String) throws {
+        BLASThreads.set(1)
+        let (model, sequences) = try load(checkpoint)
+        _ = try BasisFit.fit(model: model, sequences: sequences, which: .lib)
+    }
+
+    static func load(_ checkpoint: String) throws -> (FoldedTransformer<Double>, [[Int]]) {
+        let c = try TorchCheckpoint(contentsOf: checkpoint)
+        let model = FoldedTransformer<Double>(try TransformerWeights(stateDict: c.tensors, file: checkpoint))
+        let data = ModularAdditionDataset(p: model.config.dVocab - 1)
+        return (model, data.split(trainFraction: 0.3, seed: 0).train.map(data.tokens))
+    }
+
+    func run() throws {
+        BLASThreads.set(1)
+        let (model, sequences) = try Self.load(checkpoint)
+        func time(_ body: () throws -> Void) rethrows -> [Double] {
+            try (0..<repetitions).map { _ in
+                let start = DispatchTime.now()
+                try body()
+                return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            }
+        }
+        let lib = try time { _ = try BasisFit.fit(model: model, sequences: sequences, which: .lib) }
+        let pca = try time { _ = try BasisFit.fit(model: model, sequences: sequences, which: .pca) }
+        let rss = try Self.childPeakRSS(checkpoint: checkpoint)
+        let libMedian = ModelBench.median(lib)
+        Console.out("basis: seed 0, \(sequences.count) train samples, one BLAS thread, median of \(repetitions)")
+        Console.out(String(format: "  LIB build (forward, means, grams, all C and Λ)  %6.3f s   target 1.0 s   ratio %.2f%@   (the authors' code: ~30 s)",
+                           libMedian, libMedian / 1.0, libMedian <= 1 ? "" : " !"))
+        Console.out(String(format: "  LIB build peak RSS (a fresh process)             %6.0f MiB target 300 MiB ratio %.2f%@",
+                           rss, rss / 300, rss <= 300 ? "" : " !"))
+        Console.out(String(format: "  PCA build                                        %6.3f s", ModelBench.median(pca)))
+
+        // collect: the train split, all four node layers, float64, chunked + shuffle + deflate 4.
+        let dir = FileManager.default.temporaryDirectory.path + "/runner-bench-collect-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = ModularAdditionDataset(p: model.config.dVocab - 1)
+        let indices = data.split(trainFraction: 0.3, seed: 0).train
+        let description = ActivationFile.Description(p: data.p, split: "train", trainFraction: 0.3, splitSeed: 0, modelDigest: "bench", runnerVersion: "bench")
+        var sizes: [Int] = []
+        let collect = try time {
+            let path = dir + "/a\(sizes.count).h5"
+            try ActivationFile.write(model: model, dataset: data, indices: indices, layers: NodeLayer.allCases, description: description, to: path)
+            sizes.append((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+        }
+        let raw = Double(indices.count * (3 * 129 + 129 + 129 + 114) * 8) / 1_048_576
+        let seconds = ModelBench.median(collect)
+        Console.out(String(format: "  collect, train split, 4 layers, float64: %.3f s = %.1f MB/s of activations (%.1f MiB raw, %.1f MiB on disk)",
+                           seconds, raw / seconds, raw, Double(sizes.last ?? 0) / 1_048_576))
+    }
+
+    /// Runs one build in a child process and returns its peak resident set in MiB.
+    static func childPeakRSS(checkpoint: String) throws -> Double {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var pid: pid_t = 0
+        let words: [String] = [me, childFlag, checkpoint]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, me, nil, nil, argv, environ) == 0 else { throw BenchFailure("could not start the LIB build child") }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        guard status == 0 else { throw BenchFailure("the LIB build child failed (status \(status))") }
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
