@@ -29,6 +29,9 @@ struct BasisBench {
 
     func run() throws {
         BLASThreads.set(1)
+        // First, while this process is small: Linux keeps the RSS high-water mark of the process
+        // that spawns across the child's exec, which would inflate the child's figure.
+        let rss = try Self.childPeakRSS(checkpoint: checkpoint)
         let (model, sequences) = try Self.load(checkpoint)
         func time(_ body: () throws -> Void) rethrows -> [Double] {
             try (0..<repetitions).map { _ in
@@ -39,7 +42,6 @@ struct BasisBench {
         }
         let lib = try time { _ = try BasisFit.fit(model: model, sequences: sequences, which: .lib) }
         let pca = try time { _ = try BasisFit.fit(model: model, sequences: sequences, which: .pca) }
-        let rss = try Self.childPeakRSS(checkpoint: checkpoint)
         let libMedian = ModelBench.median(lib)
         Console.out("basis: seed 0, \(sequences.count) train samples, one BLAS thread, median of \(repetitions)")
         Console.out(String(format: "  LIB build (forward, means, grams, all C and Λ)  %6.3f s   target 1.0 s   ratio %.2f%@   (the authors' code: ~30 s)",
