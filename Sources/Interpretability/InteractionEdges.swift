@@ -1,0 +1,131 @@
+import Model
+import Numerics
+
+/// The "squared" interaction edges between consecutive node layers (lib-method.md §7): for a
+/// section l → l+1 with bases C_l, C_{l+1}, at the projected input f·C_l·C_l⁺,
+///
+///     Ĵ[b,t,i,j] = −Σ_s (∂F̂[t,i]/∂f̂_in[s,j])·f̂_in[s,j],   E[i,j] = (1/(P·N)) Σ_{b,t} Ĵ²,
+///
+/// with ∂F̂/∂f̂_in[s] = C_l⁺·(∂y/∂x[s])·C_{l+1}. E is rib_out × rib_in, every entry ≥ 0.
+/// The same formula serves LIB and PCA bases.
+public enum InteractionEdges {
+    /// E for every section, keyed by its input node layer.
+    public static func all(model: FoldedTransformer<Double>, activations: NodeLayerActivations,
+                           bases: [NodeLayer: InteractionBasis]) -> [NodeLayer: Matrix<Double>] {
+        [
+            .ln1: attention(model, x0: activations.layers[.ln1]!, basis: bases[.ln1]!, next: bases[.ln2]!),
+            .ln2: mlp(model, x1: activations.layers[.ln2]!, basis: bases[.ln2]!, next: bases[.unembed]!),
+            .unembed: unembed(model, x2: activations.layers[.unembed]!, basis: bases[.unembed]!, next: bases[.output]!),
+        ]
+    }
+
+    /// unembed → output (linear): E[i,j] = (C⁺·W_U·C_out)[j,i]² · mean_b f̂[b,j]².
+    public static func unembed(_ model: FoldedTransformer<Double>, x2: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis) -> Matrix<Double> {
+        let a = (basis.cPlus * model.unembed) * next.c            // rib_in × rib_out
+        let features = x2 * basis.c                                // N × rib_in
+        var meanSquare = [Double](repeating: 0, count: features.columns)
+        for b in 0..<features.rows { for j in 0..<features.columns { meanSquare[j] += features[b, j] * features[b, j] } }
+        let n = Double(features.rows)
+        var e = Matrix<Double>(rows: a.columns, columns: a.rows)
+        for i in 0..<a.columns { for j in 0..<a.rows { e[i, j] = a[j, i] * a[j, i] * meanSquare[j] / n } }
+        return e
+    }
+
+    /// ln2.0 → unembed: ∂F̂/∂f̂_in = C⁺·C_u + (C⁺·W_in)·diag(relu′)·(W_out·C_u) per sample,
+    /// with the ReLU pattern of the projected input.
+    public static func mlp(_ model: FoldedTransformer<Double>, x1: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis) -> Matrix<Double> {
+        let features = x1 * basis.c                                // N × rin
+        let projected = features * basis.cPlus                      // N × w
+        let pre = projected * model.mlpIn                           // N × hidden
+        let p = basis.cPlus * next.c                                // rin × rout
+        let bMatrix = basis.cPlus * model.mlpIn                     // rin × hidden
+        let k = model.mlpOut * next.c                               // hidden × rout
+        let (n, rin, rout, hidden) = (x1.rows, basis.keptDimension, next.keptDimension, pre.columns)
+        var sum = [Double](repeating: 0, count: rin * rout)
+        var bActive = [Double](repeating: 0, count: rin * hidden)
+        var kActive = [Double](repeating: 0, count: hidden * rout)
+        var a = [Double](repeating: 0, count: rin * rout)
+        for b in 0..<n {
+            // Gather the active hidden units: ∂F̂/∂f̂_in = P + B[:, active]·K[active, :].
+            var active = 0
+            for u in 0..<hidden where pre[b, u] > 0 {
+                for j in 0..<rin { bActive[j * hidden + active] = bMatrix[j, u] }
+                kActive.withUnsafeMutableBufferPointer { kp in
+                    k.elements.withUnsafeBufferPointer { src in (kp.baseAddress! + active * rout).update(from: src.baseAddress! + u * rout, count: rout) }
+                }
+                active += 1
+            }
+            a.withUnsafeMutableBufferPointer { ap in
+                p.elements.withUnsafeBufferPointer { ap.baseAddress!.update(from: $0.baseAddress!, count: rin * rout) }
+                if active > 0 {
+                    bActive.withUnsafeBufferPointer { bp in
+                        kActive.withUnsafeBufferPointer { kp in
+                            Double.gemm(transposeA: false, transposeB: false, m: rin, n: rout, k: active, alpha: 1, a: bp.baseAddress!, lda: hidden,
+                                        b: kp.baseAddress!, ldb: rout, beta: 1, c: ap.baseAddress!, ldc: rout)
+                        }
+                    }
+                }
+                for j in 0..<rin {
+                    let f = features[b, j]
+                    for i in 0..<rout {
+                        let v = f * ap[j * rout + i]
+                        sum[j * rout + i] += v * v
+                    }
+                }
+            }
+        }
+        return transposedAverage(sum, rows: rin, columns: rout, count: Double(n))
+    }
+
+    /// ln1.0 → ln2.0: the factored Jacobian of `AttentionLinearization` at the projected input,
+    /// C⁺·(V(s) + U(s)G(s)ᵀ) per position, weighted by f̂[s] and summed over positions.
+    public static func attention(_ model: FoldedTransformer<Double>, x0: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis,
+                                 batchSize: Int = 256) -> Matrix<Double> {
+        let features = x0 * basis.c                                  // (N·ctx) × rin
+        let projected = features * basis.cPlus
+        let lin = AttentionLinearization(model: model, next: next.c)
+        let cPlusFixed = lin.fixed.map { basis.cPlus * $0 }          // rin × rout each
+        let (rin, rout, w, maxRank, ctx) = (basis.keptDimension, lin.rank, lin.width, lin.maxRank, lin.ctx)
+        var sum = [Double](repeating: 0, count: rin * rout)
+        var jHat = [Double](repeating: 0, count: rin * rout)
+        var a = [Double](repeating: 0, count: rin * rout)
+        var t = [Double](repeating: 0, count: rin * maxRank)
+        lin.forEach(x0: projected, batchSize: batchSize, body: { sample, position, coefficients, rank, g, u in
+            a.withUnsafeMutableBufferPointer { ap in
+                for i in 0..<(rin * rout) { ap[i] = 0 }
+                for (x, coefficient) in zip(cPlusFixed, coefficients) where coefficient != 0 {
+                    x.elements.withUnsafeBufferPointer { xp in for i in 0..<(rin * rout) { ap[i] += coefficient * xp[i] } }
+                }
+                t.withUnsafeMutableBufferPointer { tp in
+                    basis.cPlus.elements.withUnsafeBufferPointer { cp in
+                        // T = C⁺·Uᵀ   (rin × rank)
+                        Double.gemm(transposeA: false, transposeB: true, m: rin, n: rank, k: w, alpha: 1, a: cp.baseAddress!, lda: w,
+                                    b: u.baseAddress!, ldb: w, beta: 0, c: tp.baseAddress!, ldc: maxRank)
+                    }
+                    // A += T·Gᵀ
+                    Double.gemm(transposeA: false, transposeB: true, m: rin, n: rout, k: rank, alpha: 1, a: tp.baseAddress!, lda: maxRank,
+                                b: g.baseAddress!, ldb: maxRank, beta: 1, c: ap.baseAddress!, ldc: rout)
+                }
+                let row = sample * ctx + position
+                for j in 0..<rin {
+                    let f = features[row, j]
+                    for i in 0..<rout { jHat[j * rout + i] -= f * ap[j * rout + i] }
+                }
+            }
+            if position == ctx - 1 {
+                for i in 0..<(rin * rout) {
+                    sum[i] += jHat[i] * jHat[i]
+                    jHat[i] = 0
+                }
+            }
+        }, endOfBatch: {})
+        return transposedAverage(sum, rows: rin, columns: rout, count: Double(x0.rows))
+    }
+
+    /// The rin × rout accumulator as E (rout × rin), divided by P·N.
+    private static func transposedAverage(_ sum: [Double], rows: Int, columns: Int, count: Double) -> Matrix<Double> {
+        var e = Matrix<Double>(rows: columns, columns: rows)
+        for j in 0..<rows { for i in 0..<columns { e[i, j] = sum[j * columns + i] / count } }
+        return e
+    }
+}
