@@ -1,0 +1,83 @@
+import Foundation
+import Model
+import Numerics
+
+/// Mean ablation of one node layer's features (lib-method.md §9): keep the first k features of
+/// a basis, replace the activations f by f·C_k·C⁺ at every position, run the rest of the
+/// model in float32, and score the test accuracy.
+public enum NodeAblation {
+    /// The kept counts of §9 for `originalDimension` directions, descending: every count up to
+    /// `cutoff`, then exponentially spaced ablated counts (trunc(prev − 1.05^x)).
+    public static func schedule(originalDimension n: Int = 129, cutoff: Int = 10) -> [Int] {
+        var ablated = Array(((n - cutoff)...n).reversed())    // a = n … n − cutoff  (k = 0 … cutoff)
+        var previous = Double(n - cutoff)
+        var x = 0.0
+        while true {
+            let v = (previous - pow(1.05, x)).rounded(.towardZero)
+            if v > 0 {
+                ablated.append(Int(v))
+                previous = v
+                x += 1
+            } else {
+                ablated.append(0)
+                break
+            }
+        }
+        return ablated.map { n - $0 }.sorted(by: >)
+    }
+
+    /// Accuracy at each kept count (k ≥ the basis's kept dimension means no ablation).
+    public static func curve(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis,
+                             activations: Matrix<Float>, labels: [Int], schedule: [Int]) -> [(kept: Int, accuracy: Double)] {
+        let c = basis.c.converted(to: Float.self), cPlus = basis.cPlus.converted(to: Float.self)
+        var base: Double?
+        return schedule.map { k in
+            if k >= basis.keptDimension {
+                if base == nil { base = accuracy(model: model, layer: layer, activations: activations, labels: labels) }
+                return (k, base!)
+            }
+            // Rot first, then multiply (the reference's order, so float32 rounding matches).
+            let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
+            return (k, accuracy(model: model, layer: layer, activations: activations * rot, labels: labels))
+        }
+    }
+
+    /// Runs the model from `layer` on `activations` and scores argmax against `labels`.
+    public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayer, activations: Matrix<Float>, labels: [Int]) -> Double {
+        let logits = rest(model: model, from: layer, activations)
+        return argmaxAccuracy(logits, labels: labels)
+    }
+
+    static func rest(model: FoldedTransformer<Float>, from layer: NodeLayer, _ x: Matrix<Float>) -> Matrix<Float> {
+        switch layer {
+        case .ln1: return model.unembedSection(model.mlpSection(model.attentionSection(x)))
+        case .ln2: return model.unembedSection(model.mlpSection(x))
+        case .unembed: return model.unembedSection(x)
+        case .output: return x
+        }
+    }
+
+    static func argmaxAccuracy(_ logits: Matrix<Float>, labels: [Int]) -> Double {
+        let classes = logits.columns
+        var correct = 0
+        logits.elements.withUnsafeBufferPointer { lp in
+            for (row, label) in labels.enumerated() {
+                let r = lp.baseAddress! + row * classes
+                var best = 0
+                for c in 1..<classes where r[c] > r[best] { best = c }
+                if best == label { correct += 1 }
+            }
+        }
+        return Double(correct) / Double(labels.count)
+    }
+
+    /// "Features needed at tolerance δ": the smallest scheduled k such that every scheduled
+    /// k′ ≥ k scores at least base − δ.
+    public static func featuresNeeded(_ curve: [(kept: Int, accuracy: Double)], threshold: Double) -> Int {
+        var needed = curve.map(\.kept).max() ?? 0
+        for point in curve.sorted(by: { $0.kept > $1.kept }) {
+            if point.accuracy >= threshold { needed = point.kept } else { break }
+        }
+        return needed
+    }
+}
