@@ -17,9 +17,13 @@ release:
 run: release
 	$(RUNNER_RELEASE) run pipelines/main.json
 
+# Tests run optimised (the numeric checks against the reference are 10-50x slower in debug);
+# -enable-testing keeps @testable imports working in release.
+TEST_FLAGS = -c release -Xswiftc -enable-testing
+
 test:
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build
 
 bench: release
 	$(SWIFT) build -c release --product runner-bench
