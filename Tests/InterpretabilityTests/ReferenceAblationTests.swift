@@ -48,3 +48,48 @@ enum AblationFixture {
         #expect(mismatches.isEmpty)
     }
 }
+
+@Suite struct ReferenceEdgeBisectionTests {
+    @Test func maskKeepsTheConstantColumnAndTiesAtTheThreshold() {
+        let e = Matrix<Double>([[9, 1, 5], [9, 5, 2], [9, 3, 0]])
+        #expect(EdgeAblation.mask(e, keep: 0)! == [[true, false, false], [true, false, false], [true, false, false]])
+        #expect(EdgeAblation.mask(e, keep: 1)! == [[true, false, true], [true, true, false], [true, false, false]])  // the tie at 5
+        #expect(EdgeAblation.mask(e, keep: 3)! == [[true, false, true], [true, true, false], [true, true, false]])
+        #expect(EdgeAblation.mask(e, keep: 6) == nil)
+    }
+
+    @Test func theBisectionFollowsTheReferenceProposalSequence() {
+        // A fake section where accuracy depends only on the kept count: good iff kept ≥ 133.
+        var proposals: [Int] = []
+        var lower = 0, upper = 16641
+        while upper - lower > 1 {
+            var p = (lower + upper) / 2
+            if p == lower { p += 1 }
+            if p == upper { p -= 1 }
+            proposals.append(16641 - p)
+            if 16641 - p >= 133 { lower = p } else { upper = p }
+        }
+        #expect(proposals == [8321, 4161, 2081, 1041, 521, 261, 131, 196, 164, 148, 140, 136, 134, 133, 132])
+        #expect(16641 - lower == 133)
+    }
+
+    @Test func theUnembedSectionBisectionReproducesTheReferenceTries() throws {
+        guard let ref = Reference.json() else { return }
+        let bisect = ref["edge_bisect"] as! [String: Any]
+        for kind in ["lib", "pca"] {
+            let r = (bisect[kind] as! [String: Any])["unembed"] as! [String: Any]
+            let bases = kind == "lib" ? Reference.seed0.lib : Reference.seed0.pca
+            let result = EdgeAblation.bisect(model: AblationFixture.model, layer: .unembed, basis: bases[.unembed]!, next: bases[.output]!,
+                                             edges: Reference.seed0Edges[kind]![.unembed]!, activations: AblationFixture.activations[.unembed]!,
+                                             labels: AblationFixture.labels, base: 0.9995525226535407)
+            let tries = (r["tries_in_order"] as! [[Any]]).map { ($0[0] as! Int, $0[1] as! Double, $0[2] as! Bool) }
+            print("\(kind) unembed: \(result.edgesRequired) edges required (reference \(r["n_edges_required"]!)), tries \(result.tries.map { "\($0.kept)\($0.good ? "" : "✗")" })")
+            #expect(result.edgesRequired == r["n_edges_required"] as! Int)
+            #expect(result.tries.count == tries.count)
+            for (mine, theirs) in zip(result.tries, tries) {
+                #expect(mine.kept == theirs.0)
+                #expect(abs(mine.accuracy - theirs.1) * 8939 < 0.5, "\(kind) kept \(mine.kept): \(mine.accuracy) vs \(theirs.1)")
+            }
+        }
+    }
+}
