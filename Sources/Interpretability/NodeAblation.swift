@@ -57,7 +57,7 @@ public enum NodeAblation {
         }
     }
 
-    static func argmaxAccuracy(_ logits: Matrix<Float>, labels: [Int]) -> Double {
+    public static func argmaxAccuracy(_ logits: Matrix<Float>, labels: [Int]) -> Double {
         let classes = logits.columns
         var correct = 0
         logits.elements.withUnsafeBufferPointer { lp in

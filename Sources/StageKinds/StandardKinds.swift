@@ -8,5 +8,7 @@ public extension KindRegistry {
         EvaluateStage(),
         CollectStage(),
         FitBasisStage(),
+        EdgesStage(),
+        AblateStage(),
     ])
 }

@@ -1,0 +1,113 @@
+import Artefacts
+import Engine
+import Foundation
+import Interpretability
+import Model
+import Numerics
+
+/// `ablate`: node ablation curves (lib-method.md §9) or edge ablation with bisection (§10) of
+/// a basis on the test split, in float32, with the sparsity each implies.
+public struct AblateStage: StageKind {
+    public init() {}
+
+    public let name = "ablate"
+    public let version = 1
+    public let summary = "Node ablation curves or edge-ablation bisection of a basis on the test split → ablation.json + ablation.h5."
+
+    static let layerNames = ["ln1.0", "ln2.0", "unembed"]
+
+    public var parameters: [ParameterSpec] {
+        ModAddDataParameters.specs + [
+            ParameterSpec("mode", .string(choices: ["node", "edge"]), default: .string("node"),
+                          doc: "'node': accuracy per number of kept features; 'edge': fewest edges within the tolerance."),
+            ParameterSpec("layers", .stringArray, default: .array(Self.layerNames.map { .string($0) }),
+                          doc: "Node layers to ablate (node mode) or input layers of the sections (edge mode)."),
+            ParameterSpec("tolerance", .number(min: 0, max: 1), default: .double(0.001),
+                          doc: "Edge mode: the largest accuracy drop (absolute) the bisection accepts."),
+        ]
+    }
+
+    public var inputSpecs: [InputSpec]? {
+        [InputSpec("model", doc: "the model artefact"),
+         InputSpec("basis", doc: "fit-basis's basis.h5"),
+         InputSpec("edges", optional: true, doc: "edges' edges.h5 (edge mode)")]
+    }
+
+    public func problems(in params: StageParams) -> [ParameterProblem] {
+        var problems = ModAddDataParameters.problems(in: params)
+        for (i, l) in (params.strings("layers") ?? []).enumerated() where !Self.layerNames.contains(l) {
+            problems.append(ParameterProblem(["layers", String(i)], "'\(l)' cannot be ablated (expected \(Self.layerNames.joined(separator: ", ")))",
+                                             hint: Suggestion.hint(for: l, in: Self.layerNames)))
+        }
+        return problems
+    }
+
+    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+        [OutputDeclaration(name: "results", path: "ablation.json", doc: "curves or bisection tries, and the sparsity figures"),
+         OutputDeclaration(name: "arrays", path: "ablation.h5", doc: "the same as arrays (and the saved edge masks)")]
+    }
+
+    public func run(_ context: StageContext, progress: ProgressSink) throws {
+        guard let modelPath = context.inputs["model"]?.first, let basisPath = context.inputs["basis"]?.first,
+              let json = context.outputs["results"], let h5 = context.outputs["arrays"] else {
+            throw StageFailure("the stage needs 'model' and 'basis' inputs")
+        }
+        let weights = try ModelArtefact.read(modelPath)
+        let model = FoldedTransformer<Float>(weights)
+        let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
+        let test = ModAddDataParameters.split(data, params: context.params).test
+        let labels = test.map(data.label)
+        let acts = model.forward(test.map(data.tokens))
+        let activations: [NodeLayer: Matrix<Float>] = [.ln1: acts.residPre, .ln2: acts.residMid, .unembed: acts.residPost]
+        let base = NodeAblation.argmaxAccuracy(acts.logits, labels: labels)
+        let bases = try BasisInputs.bases(basisPath)
+        let layers = (context.params.strings("layers") ?? Self.layerNames).compactMap { NodeLayer(name: $0) }
+        let file = try HDF5File(path: h5, mode: .create)
+        try file.attributes.set("runner-ablation/1", for: "format")
+        try file.attributes.set(base, for: "no_ablation_accuracy")
+        var results: [(String, JSONValue)] = [("no_ablation_accuracy", .double(base)), ("n_test", .int(labels.count))]
+
+        if context.params.string("mode") == "edge" {
+            guard let edgesPath = context.inputs["edges"]?.first else { throw StageFailure("edge mode needs the 'edges' input") }
+            let edges = try BasisInputs.edges(edgesPath)
+            let tolerance = context.params.double("tolerance") ?? 0.001
+            var sections: [(String, JSONValue)] = []
+            for (n, layer) in layers.enumerated() {
+                let next = layer.next!
+                let r = EdgeAblation.bisect(model: model, layer: layer, basis: bases[layer]!, next: bases[next]!, edges: edges[layer]!,
+                                            activations: activations[layer]!, labels: labels, base: base, tolerance: tolerance) { t in
+                    progress.report(Double(n) / Double(layers.count), "\(layer.sectionName!): kept \(t.kept) → \(String(format: "%.4f", t.accuracy))")
+                }
+                let mask = EdgeAblation.mask(edges[layer]!, keep: r.edgesRequired)
+                    ?? Array(repeating: Array(repeating: true, count: edges[layer]!.columns), count: edges[layer]!.rows)
+                let group = "/" + layer.rawValue
+                try file.createGroup(group)
+                try file.createDataset(group + "/mask", shape: [mask.count, mask[0].count], values: mask.flatMap { $0.map { UInt8($0 ? 1 : 0) } })
+                try file.createDataset(group + "/tries", shape: [r.tries.count, 2], values: r.tries.flatMap { [Double($0.kept), $0.accuracy] })
+                try file.attributes(of: group).set(r.edgesRequired, for: "n_edges_required")
+                sections.append((layer.sectionName!, .object([
+                    ("edges_required", .int(r.edgesRequired)), ("total_possible", .int(r.total)), ("nonconst_edges_available", .int(r.available)),
+                    ("tries", .array(r.tries.map { t -> JSONValue in .array([.int(t.kept), .double(t.accuracy), .bool(t.good)]) })),
+                ])))
+            }
+            results += [("mode", .string("edge")), ("tolerance", .double(tolerance)), ("sections", .object(sections))]
+        } else {
+            let schedule = NodeAblation.schedule(originalDimension: weights.config.dModel + 1)
+            var curves: [(String, JSONValue)] = []
+            for (n, layer) in layers.enumerated() {
+                progress.report(Double(n) / Double(layers.count), "ablating \(layer.rawValue)")
+                let curve = NodeAblation.curve(model: model, layer: layer, basis: bases[layer]!, activations: activations[layer]!,
+                                               labels: labels, schedule: schedule)
+                try file.createDataset("/" + layer.rawValue, shape: [curve.count, 2], values: curve.flatMap { [Double($0.kept), $0.accuracy] })
+                curves.append((layer.rawValue, .object([
+                    ("curve", .object(curve.map { (String($0.kept), .double($0.accuracy)) })),
+                    ("features_for_99pct", .int(NodeAblation.featuresNeeded(curve, threshold: 0.99 * base))),
+                    ("features_for_90pct", .int(NodeAblation.featuresNeeded(curve, threshold: 0.90 * base))),
+                ])))
+            }
+            results += [("mode", .string("node")), ("schedule", .array(schedule.map { .int($0) })), ("layers", .object(curves))]
+        }
+        try file.close()
+        try Data((JSONValue.object(results).pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
+    }
+}

@@ -1,0 +1,77 @@
+import Artefacts
+import Engine
+import Foundation
+import Interpretability
+import Model
+import Numerics
+
+/// `edges`: the squared interaction edges between consecutive node layers for a fitted basis
+/// (lib-method.md §7), with their sparsity.
+public struct EdgesStage: StageKind {
+    public init() {}
+
+    public let name = "edges"
+    public let version = 1
+    public let summary = "Squared interaction edges between consecutive node layers for a fitted basis → edges.h5 + edges.json."
+
+    public var parameters: [ParameterSpec] { [] }
+
+    public var inputSpecs: [InputSpec]? {
+        [InputSpec("model", doc: "the model artefact"),
+         InputSpec("activations", doc: "collect's activations of the train split"),
+         InputSpec("basis", doc: "fit-basis's basis.h5 (LIB or PCA)")]
+    }
+
+    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+        [OutputDeclaration(name: "edges", path: "edges.h5", doc: "per section (keyed by its input layer): E, rib_out × rib_in"),
+         OutputDeclaration(name: "summary", path: "edges.json", doc: "sums, maxima, top edges and sparsity per section")]
+    }
+
+    public func run(_ context: StageContext, progress: ProgressSink) throws {
+        guard let modelPath = context.inputs["model"]?.first, let actPath = context.inputs["activations"]?.first,
+              let basisPath = context.inputs["basis"]?.first, let out = context.outputs["edges"], let summary = context.outputs["summary"] else {
+            throw StageFailure("the stage needs 'model', 'activations' and 'basis' inputs")
+        }
+        let weights = try ModelArtefact.read(modelPath)
+        let model = FoldedTransformer<Double>(weights)
+        let bases = try BasisInputs.bases(basisPath)
+        let activations = try BasisInputs.activations(actPath, config: weights.config)
+        progress.report(0.1, "inputs read")
+        let edges = InteractionEdges.all(model: model, activations: activations, bases: bases)
+        progress.report(0.9, "edges computed")
+
+        let file = try HDF5File(path: out, mode: .create)
+        try file.attributes.set("runner-edges/1", for: "format")
+        try file.attributes.set("E[i, j]: edge from input feature j to output feature i (squared gradient × input, train mean)", for: "description")
+        var sections: [(String, JSONValue)] = []
+        for layer in [NodeLayer.ln1, .ln2, .unembed] {
+            let e = edges[layer]!
+            try file.createGroup("/" + layer.rawValue)
+            try file.createDataset("/" + layer.rawValue + "/E", matrix: e)
+            try file.attributes(of: "/" + layer.rawValue).set(layer.next!.rawValue, for: "out_node_layer")
+            sections.append((layer.sectionName!, Self.describe(e, outputHasConstant: layer != .unembed)))
+        }
+        try file.close()
+        let json = JSONValue.object([("basis", .string(bases[.ln1]?.kind.rawValue ?? "?")), ("sections", .object(sections))])
+        try Data((json.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: summary))
+    }
+
+    static func describe(_ e: Matrix<Double>, outputHasConstant: Bool) -> JSONValue {
+        var top: [(Int, Int, Double)] = []
+        var maxNonConst = 0.0
+        for i in 0..<e.rows { for j in 1..<e.columns { top.append((i, j, e[i, j])); maxNonConst = max(maxNonConst, e[i, j]) } }
+        top.sort { $0.2 > $1.2 }
+        let rows = (0..<e.rows).map { Array(e.row($0)) }
+        let sparsity = EdgeSparsity(rows, outputHasConstant: outputHasConstant)
+        return .object([
+            ("shape", .array([.int(e.rows), .int(e.columns)])),
+            ("sum", .double(e.elements.reduce(0, +))),
+            ("max_nonconst", .double(maxNonConst)),
+            ("const_column_sum", .double((0..<e.rows).reduce(0) { $0 + e[$1, 0] })),
+            ("row0_sum", .double(e.row(0).reduce(0, +))),
+            ("top10_nonconst", .array(top.prefix(10).map { .array([.int($0.0), .int($0.1), .double($0.2)]) })),
+            ("edges", .int(sparsity.edges)), ("edge_mass_90", .int(sparsity.mass90)), ("edge_mass_99", .int(sparsity.mass99)),
+            ("gini", .double(sparsity.gini)),
+        ])
+    }
+}
