@@ -1,3 +1,4 @@
+import Dispatch
 import Model
 import Numerics
 
@@ -47,16 +48,26 @@ public enum EdgeAblation {
         var outFeatures = Matrix<Float>(rows: samples, columns: cOut.columns)
         var groups: [[Bool]: [Int]] = [:]
         for (i, row) in mask.enumerated() { groups[row, default: []].append(i) }
-        for (row, outputs) in groups.sorted(by: { $0.value[0] < $1.value[0] }) {
-            var kept = features
-            kept.elements.withUnsafeMutableBufferPointer { kp in
-                let width = features.columns
-                for r in 0..<features.rows { for j in 0..<width where !row[j] { kp[r * width + j] = 0 } }
+        let ordered = groups.sorted(by: { $0.value[0] < $1.value[0] })
+        // Each group runs the section on its own masked input; groups are independent, so two
+        // threads take turns (the results do not depend on the order).
+        let parts = ConcurrentResults<Matrix<Float>>(count: ordered.count)
+        DispatchQueue.concurrentPerform(iterations: min(2, ordered.count)) { worker in
+            for g in stride(from: worker, to: ordered.count, by: 2) {
+                let (row, outputs) = ordered[g]
+                var kept = features
+                kept.elements.withUnsafeMutableBufferPointer { kp in
+                    let width = features.columns
+                    for r in 0..<features.rows { for j in 0..<width where !row[j] { kp[r * width + j] = 0 } }
+                }
+                let y = section(model, layer, kept * cPlus)               // samples × orig_out
+                var cs = Matrix<Float>(rows: cOut.rows, columns: outputs.count)
+                for (k, i) in outputs.enumerated() { for r in 0..<cOut.rows { cs[r, k] = cOut[r, i] } }
+                parts.set(g, y * cs)
             }
-            let y = section(model, layer, kept * cPlus)                   // samples × orig_out
-            var cs = Matrix<Float>(rows: cOut.rows, columns: outputs.count)
-            for (k, i) in outputs.enumerated() { for r in 0..<cOut.rows { cs[r, k] = cOut[r, i] } }
-            let part = y * cs
+        }
+        for (g, (_, outputs)) in ordered.enumerated() {
+            let part = parts.value(g)
             for s in 0..<samples { for (k, i) in outputs.enumerated() { outFeatures[s, i] = part[s, k] } }
         }
         let out = outFeatures * cOutPlus

@@ -30,15 +30,23 @@ public enum NodeAblation {
     public static func curve(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis,
                              activations: Matrix<Float>, labels: [Int], schedule: [Int]) -> [(kept: Int, accuracy: Double)] {
         let c = basis.c.converted(to: Float.self), cPlus = basis.cPlus.converted(to: Float.self)
-        var base: Double?
-        return schedule.map { k in
-            if k >= basis.keptDimension {
-                if base == nil { base = accuracy(model: model, layer: layer, activations: activations, labels: labels) }
-                return (k, base!)
+        let base = accuracy(model: model, layer: layer, activations: activations, labels: labels)
+        let ablated = schedule.filter { $0 < basis.keptDimension }
+        // The points are independent: two threads take turns.
+        let scores = ConcurrentResults<Double>(count: ablated.count)
+        DispatchQueue.concurrentPerform(iterations: min(2, max(ablated.count, 1))) { worker in
+            for i in stride(from: worker, to: ablated.count, by: 2) {
+                let k = ablated[i]
+                // Rot first, then multiply (the reference's order, so float32 rounding matches).
+                let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
+                scores.set(i, accuracy(model: model, layer: layer, activations: activations * rot, labels: labels))
             }
-            // Rot first, then multiply (the reference's order, so float32 rounding matches).
-            let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-            return (k, accuracy(model: model, layer: layer, activations: activations * rot, labels: labels))
+        }
+        var next = 0
+        return schedule.map { k in
+            guard k < basis.keptDimension else { return (k, base) }   // k ≥ rib_dim: no ablation
+            defer { next += 1 }
+            return (k, scores.value(next))
         }
     }
 

@@ -93,3 +93,30 @@ enum AblationFixture {
         }
     }
 }
+
+@Suite struct ReferenceHiddenSectionBisectionTests {
+    /// LIB reproduces every try of the reference; PCA's ln1.0 edges are ~4e-5 off (an
+    /// independently computed basis chain), which may move one step of the bisection (§14).
+    @Test(arguments: ["lib", "pca"])
+    func attentionAndMLPSectionBisectionsMatchTheReference(kind: String) throws {
+        guard let ref = Reference.json() else { return }
+        let bisect = ref["edge_bisect"] as! [String: Any]
+        let bases = kind == "lib" ? Reference.seed0.lib : Reference.seed0.pca
+        for layer in [NodeLayer.ln1, .ln2] {
+            let r = (bisect[kind] as! [String: Any])[layer.rawValue] as! [String: Any]
+            let result = EdgeAblation.bisect(model: AblationFixture.model, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!,
+                                             edges: Reference.seed0Edges[kind]![layer]!, activations: AblationFixture.activations[layer]!,
+                                             labels: AblationFixture.labels, base: 0.9995525226535407)
+            let expected = r["n_edges_required"] as! Int
+            print("\(kind) \(layer.rawValue): \(result.edgesRequired) edges required (reference \(expected))")
+            if kind == "lib" {
+                #expect(result.edgesRequired == expected)
+                let tries = (r["tries_in_order"] as! [[Any]]).map { ($0[0] as! Int, $0[1] as! Double) }
+                #expect(result.tries.map(\.kept) == tries.map(\.0))
+                for (mine, theirs) in zip(result.tries, tries) { #expect(abs(mine.accuracy - theirs.1) * 8939 < 0.5) }
+            } else {
+                #expect(abs(result.edgesRequired - expected) <= 1)
+            }
+        }
+    }
+}
