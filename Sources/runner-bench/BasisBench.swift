@@ -50,6 +50,42 @@ struct BasisBench {
                            rss, rss / 300, rss <= 300 ? "" : " !"))
         Console.out(String(format: "  PCA build                                        %6.3f s", ModelBench.median(pca)))
 
+        // Issue 6: edges, node ablation and edge bisection of seed 0.
+        let fit = try BasisFit.fit(model: model, sequences: sequences)
+        let acts = NodeLayerActivations(model: model, sequences: sequences)
+        var libEdges: [NodeLayer: Matrix<Double>] = [:]
+        let edgeTimes = time { libEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.lib) }
+        let pcaEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.pca)
+        Console.out(String(format: "  edges, LIB, all three sections                   %6.3f s   target 1.0 s   ratio %.2f%@   (the authors' code: ~20 s)",
+                           ModelBench.median(edgeTimes), ModelBench.median(edgeTimes), ModelBench.median(edgeTimes) <= 1 ? "" : " !"))
+        let f32 = FoldedTransformer<Float>(try TransformerWeights(stateDict: try TorchCheckpoint(contentsOf: checkpoint).tensors, file: checkpoint))
+        let data32 = ModularAdditionDataset(p: f32.config.dVocab - 1)
+        let test = data32.split(trainFraction: 0.3, seed: 0).test
+        let labels = test.map(data32.label)
+        let testActs = f32.forward(test.map(data32.tokens))
+        let byLayer: [NodeLayer: Matrix<Float>] = [.ln1: testActs.residPre, .ln2: testActs.residMid, .unembed: testActs.residPost]
+        let nodeStart = DispatchTime.now()
+        for bases in [fit.lib, fit.pca] {
+            for layer in [NodeLayer.ln1, .ln2, .unembed] {
+                _ = NodeAblation.curve(model: f32, layer: layer, basis: bases[layer]!, activations: byLayer[layer]!, labels: labels, schedule: NodeAblation.schedule())
+            }
+        }
+        let nodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - nodeStart.uptimeNanoseconds) / 1e9
+        Console.out(String(format: "  node ablation, LIB and PCA, 3 layers × 48 points %6.3f s   target 2.0 s   ratio %.2f%@   (the authors' code: ~50 s per basis)",
+                           nodeSeconds, nodeSeconds / 2, nodeSeconds <= 2 ? "" : " !"))
+        let base = NodeAblation.argmaxAccuracy(testActs.logits, labels: labels)
+        for (name, bases, edges) in [("LIB", fit.lib, libEdges), ("PCA", fit.pca, pcaEdges)] {
+            var parts: [String] = []
+            let bisectStart = DispatchTime.now()
+            for layer in [NodeLayer.ln1, .ln2, .unembed] {
+                let r = EdgeAblation.bisect(model: f32, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!, edges: edges[layer]!,
+                                            activations: byLayer[layer]!, labels: labels, base: base)
+                parts.append("\(layer.sectionName!) \(r.edgesRequired) (\(r.tries.count) tries)")
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - bisectStart.uptimeNanoseconds) / 1e9
+            Console.out(String(format: "  edge bisection, %@, all sections                %6.1f s   %@", name, seconds, parts.joined(separator: ", ")))
+        }
+
         // collect: the train split, all four node layers, float64, chunked + shuffle + deflate 4.
         let dir = FileManager.default.temporaryDirectory.path + "/runner-bench-collect-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
