@@ -1,3 +1,4 @@
+import Dispatch
 import Model
 import Numerics
 
@@ -7,7 +8,8 @@ import Numerics
 ///     Ĵ[b,t,i,j] = −Σ_s (∂F̂[t,i]/∂f̂_in[s,j])·f̂_in[s,j],   E[i,j] = (1/(P·N)) Σ_{b,t} Ĵ²,
 ///
 /// with ∂F̂/∂f̂_in[s] = C_l⁺·(∂y/∂x[s])·C_{l+1}. E is rib_out × rib_in, every entry ≥ 0.
-/// The same formula serves LIB and PCA bases.
+/// The same formula serves LIB and PCA bases. The per-sample work of the two hidden sections
+/// runs on two threads (half the samples each).
 public enum InteractionEdges {
     /// E for every section, keyed by its input node layer.
     public static func all(model: FoldedTransformer<Double>, activations: NodeLayerActivations,
@@ -41,39 +43,48 @@ public enum InteractionEdges {
         let bMatrix = basis.cPlus * model.mlpIn                     // rin × hidden
         let k = model.mlpOut * next.c                               // hidden × rout
         let (n, rin, rout, hidden) = (x1.rows, basis.keptDimension, next.keptDimension, pre.columns)
-        var sum = [Double](repeating: 0, count: rin * rout)
-        var bActive = [Double](repeating: 0, count: rin * hidden)
-        var kActive = [Double](repeating: 0, count: hidden * rout)
-        var a = [Double](repeating: 0, count: rin * rout)
-        for b in 0..<n {
-            // Gather the active hidden units: ∂F̂/∂f̂_in = P + B[:, active]·K[active, :].
-            var active = 0
-            for u in 0..<hidden where pre[b, u] > 0 {
-                for j in 0..<rin { bActive[j * hidden + active] = bMatrix[j, u] }
-                kActive.withUnsafeMutableBufferPointer { kp in
-                    k.elements.withUnsafeBufferPointer { src in (kp.baseAddress! + active * rout).update(from: src.baseAddress! + u * rout, count: rout) }
+        // The contraction over the ~290 active hidden units of each sample is the bulk of the
+        // work (25 GFLOP for seed 0): it runs in float32 (the reference rounds its edges to
+        // float32 too), squared and summed in float64, on two threads with half the samples each.
+        let p32 = p.converted(to: Float.self), b32 = bMatrix.converted(to: Float.self), k32 = k.converted(to: Float.self)
+        let halves = ConcurrentResults<[Double]>(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            var sum = [Double](repeating: 0, count: rin * rout)
+            var bActive = [Float](repeating: 0, count: rin * hidden)
+            var kActive = [Float](repeating: 0, count: hidden * rout)
+            var a = [Float](repeating: 0, count: rin * rout)
+            for b in stride(from: half * n / 2, to: (half + 1) * n / 2, by: 1) {
+                // Gather the active hidden units: ∂F̂/∂f̂_in = P + B[:, active]·K[active, :].
+                var active = 0
+                for u in 0..<hidden where pre[b, u] > 0 {
+                    for j in 0..<rin { bActive[j * hidden + active] = b32[j, u] }
+                    kActive.withUnsafeMutableBufferPointer { kp in
+                        k32.elements.withUnsafeBufferPointer { src in (kp.baseAddress! + active * rout).update(from: src.baseAddress! + u * rout, count: rout) }
+                    }
+                    active += 1
                 }
-                active += 1
-            }
-            a.withUnsafeMutableBufferPointer { ap in
-                p.elements.withUnsafeBufferPointer { ap.baseAddress!.update(from: $0.baseAddress!, count: rin * rout) }
-                if active > 0 {
-                    bActive.withUnsafeBufferPointer { bp in
-                        kActive.withUnsafeBufferPointer { kp in
-                            Double.gemm(transposeA: false, transposeB: false, m: rin, n: rout, k: active, alpha: 1, a: bp.baseAddress!, lda: hidden,
-                                        b: kp.baseAddress!, ldb: rout, beta: 1, c: ap.baseAddress!, ldc: rout)
+                a.withUnsafeMutableBufferPointer { ap in
+                    p32.elements.withUnsafeBufferPointer { ap.baseAddress!.update(from: $0.baseAddress!, count: rin * rout) }
+                    if active > 0 {
+                        bActive.withUnsafeBufferPointer { bp in
+                            kActive.withUnsafeBufferPointer { kp in
+                                Float.gemm(transposeA: false, transposeB: false, m: rin, n: rout, k: active, alpha: 1, a: bp.baseAddress!, lda: hidden,
+                                           b: kp.baseAddress!, ldb: rout, beta: 1, c: ap.baseAddress!, ldc: rout)
+                            }
+                        }
+                    }
+                    for j in 0..<rin {
+                        let f = features[b, j]
+                        for i in 0..<rout {
+                            let v = f * Double(ap[j * rout + i])
+                            sum[j * rout + i] += v * v
                         }
                     }
                 }
-                for j in 0..<rin {
-                    let f = features[b, j]
-                    for i in 0..<rout {
-                        let v = f * ap[j * rout + i]
-                        sum[j * rout + i] += v * v
-                    }
-                }
             }
+            halves.set(half, sum)
         }
+        let sum = zip(halves.value(0), halves.value(1)).map { $0 + $1 }
         return transposedAverage(sum, rows: rin, columns: rout, count: Double(n))
     }
 
@@ -86,39 +97,47 @@ public enum InteractionEdges {
         let lin = AttentionLinearization(model: model, next: next.c)
         let cPlusFixed = lin.fixed.map { basis.cPlus * $0 }          // rin × rout each
         let (rin, rout, w, maxRank, ctx) = (basis.keptDimension, lin.rank, lin.width, lin.maxRank, lin.ctx)
-        var sum = [Double](repeating: 0, count: rin * rout)
-        var jHat = [Double](repeating: 0, count: rin * rout)
-        var a = [Double](repeating: 0, count: rin * rout)
-        var t = [Double](repeating: 0, count: rin * maxRank)
-        lin.forEach(x0: projected, batchSize: batchSize, body: { sample, position, coefficients, rank, g, u in
-            a.withUnsafeMutableBufferPointer { ap in
-                for i in 0..<(rin * rout) { ap[i] = 0 }
-                for (x, coefficient) in zip(cPlusFixed, coefficients) where coefficient != 0 {
-                    x.elements.withUnsafeBufferPointer { xp in for i in 0..<(rin * rout) { ap[i] += coefficient * xp[i] } }
-                }
-                t.withUnsafeMutableBufferPointer { tp in
-                    basis.cPlus.elements.withUnsafeBufferPointer { cp in
-                        // T = C⁺·Uᵀ   (rin × rank)
-                        Double.gemm(transposeA: false, transposeB: true, m: rin, n: rank, k: w, alpha: 1, a: cp.baseAddress!, lda: w,
-                                    b: u.baseAddress!, ldb: w, beta: 0, c: tp.baseAddress!, ldc: maxRank)
+        let samples = x0.rows / ctx
+        let halves = ConcurrentResults<[Double]>(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            let first = half * samples / 2, last = (half + 1) * samples / 2
+            let part = projected.rows(first * ctx..<last * ctx)
+            var sum = [Double](repeating: 0, count: rin * rout)
+            var jHat = [Double](repeating: 0, count: rin * rout)
+            var a = [Double](repeating: 0, count: rin * rout)
+            var t = [Double](repeating: 0, count: rin * maxRank)
+            lin.forEach(x0: part, batchSize: batchSize, body: { sample, position, coefficients, rank, g, u in
+                a.withUnsafeMutableBufferPointer { ap in
+                    for i in 0..<(rin * rout) { ap[i] = 0 }
+                    for (x, coefficient) in zip(cPlusFixed, coefficients) where coefficient != 0 {
+                        x.elements.withUnsafeBufferPointer { xp in for i in 0..<(rin * rout) { ap[i] += coefficient * xp[i] } }
                     }
-                    // A += T·Gᵀ
-                    Double.gemm(transposeA: false, transposeB: true, m: rin, n: rout, k: rank, alpha: 1, a: tp.baseAddress!, lda: maxRank,
-                                b: g.baseAddress!, ldb: maxRank, beta: 1, c: ap.baseAddress!, ldc: rout)
+                    t.withUnsafeMutableBufferPointer { tp in
+                        basis.cPlus.elements.withUnsafeBufferPointer { cp in
+                            // T = C⁺·Uᵀ   (rin × rank)
+                            Double.gemm(transposeA: false, transposeB: true, m: rin, n: rank, k: w, alpha: 1, a: cp.baseAddress!, lda: w,
+                                        b: u.baseAddress!, ldb: w, beta: 0, c: tp.baseAddress!, ldc: maxRank)
+                        }
+                        // A += T·Gᵀ
+                        Double.gemm(transposeA: false, transposeB: true, m: rin, n: rout, k: rank, alpha: 1, a: tp.baseAddress!, lda: maxRank,
+                                    b: g.baseAddress!, ldb: maxRank, beta: 1, c: ap.baseAddress!, ldc: rout)
+                    }
+                    let row = (first + sample) * ctx + position
+                    for j in 0..<rin {
+                        let f = features[row, j]
+                        for i in 0..<rout { jHat[j * rout + i] -= f * ap[j * rout + i] }
+                    }
                 }
-                let row = sample * ctx + position
-                for j in 0..<rin {
-                    let f = features[row, j]
-                    for i in 0..<rout { jHat[j * rout + i] -= f * ap[j * rout + i] }
+                if position == ctx - 1 {
+                    for i in 0..<(rin * rout) {
+                        sum[i] += jHat[i] * jHat[i]
+                        jHat[i] = 0
+                    }
                 }
-            }
-            if position == ctx - 1 {
-                for i in 0..<(rin * rout) {
-                    sum[i] += jHat[i] * jHat[i]
-                    jHat[i] = 0
-                }
-            }
-        }, endOfBatch: {})
+            }, endOfBatch: {})
+            halves.set(half, sum)
+        }
+        let sum = zip(halves.value(0), halves.value(1)).map { $0 + $1 }
         return transposedAverage(sum, rows: rin, columns: rout, count: Double(x0.rows))
     }
 
