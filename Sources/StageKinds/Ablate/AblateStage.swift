@@ -60,7 +60,7 @@ public struct AblateStage: StageKind {
         let acts = model.forward(test.map(data.tokens))
         let activations: [NodeLayer: Matrix<Float>] = [.ln1: acts.residPre, .ln2: acts.residMid, .unembed: acts.residPost]
         let base = NodeAblation.argmaxAccuracy(acts.logits, labels: labels)
-        let bases = try BasisInputs.bases(basisPath)
+        let bases = try StageInputs.bases(basisPath)
         let layers = (context.params.strings("layers") ?? Self.layerNames).compactMap { NodeLayer(name: $0) }
         let file = try HDF5File(path: h5, mode: .create)
         try file.attributes.set("runner-ablation/1", for: "format")
@@ -69,7 +69,7 @@ public struct AblateStage: StageKind {
 
         if context.params.string("mode") == "edge" {
             guard let edgesPath = context.inputs["edges"]?.first else { throw StageFailure("edge mode needs the 'edges' input") }
-            let edges = try BasisInputs.edges(edgesPath)
+            let edges = try StageInputs.edges(edgesPath)
             let tolerance = context.params.double("tolerance") ?? 0.001
             var sections: [(String, JSONValue)] = []
             for (n, layer) in layers.enumerated() {

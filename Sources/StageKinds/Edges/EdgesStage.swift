@@ -34,8 +34,8 @@ public struct EdgesStage: StageKind {
         }
         let weights = try ModelArtefact.read(modelPath)
         let model = FoldedTransformer<Double>(weights)
-        let bases = try BasisInputs.bases(basisPath)
-        let activations = try BasisInputs.activations(actPath, config: weights.config)
+        let bases = try StageInputs.bases(basisPath)
+        let activations = try StageInputs.activations(actPath, config: weights.config)
         progress.report(0.1, "inputs read")
         let edges = InteractionEdges.all(model: model, activations: activations, bases: bases)
         progress.report(0.9, "edges computed")

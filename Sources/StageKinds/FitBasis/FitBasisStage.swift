@@ -48,25 +48,10 @@ public struct FitBasisStage: StageKind {
                                       centred: context.params.bool("centred") ?? true,
                                       rotateFinalNodeLayer: context.params.bool("rotate_final_node_layer") ?? false)
         let kind = context.params.string("basis") ?? "lib"
-        let display = (actPath as NSString).lastPathComponent
-
         // Every layer is read and shape-checked against the model before any work.
-        var layers: [NodeLayer: Matrix<Double>] = [:]
-        do {
-            let file = try ActivationFile.open(actPath)
-            let cfg = weights.config
-            for layer in NodeLayer.allCases where layer != .output || options.rotateFinalNodeLayer {
-                var parts: [Matrix<Double>] = []
-                try ActivationFile.layer(layer, in: file, positions: layer.positions(nCtx: cfg.nCtx),
-                                         features: layer == .output ? cfg.dVocabOut : cfg.dModel + 1) { parts.append($0) }
-                layers[layer] = Matrix.vstack(parts)
-            }
-            try file.close()
-        } catch {
-            throw StageFailure(error.description.replacingOccurrences(of: actPath, with: display))
-        }
+        let activations = try StageInputs.activations(actPath, config: weights.config, includingOutput: options.rotateFinalNodeLayer)
         progress.report(0.2, "activations read")
-        let fit = try BasisFit.fit(model: model, activations: NodeLayerActivations(layers), which: kind == "pca" ? .pca : .lib, options: options)
+        let fit = try BasisFit.fit(model: model, activations: activations, which: kind == "pca" ? .pca : .lib, options: options)
         let bases = kind == "pca" ? fit.pca : fit.lib
         progress.report(0.9, "bases fitted")
         try BasisFile.write(bases, statistics: fit.statistics, kind: kind, options: options, to: out)

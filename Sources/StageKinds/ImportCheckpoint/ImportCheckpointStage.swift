@@ -34,19 +34,14 @@ public struct ImportCheckpointStage: StageKind {
         guard let path = context.inputs["checkpoint"]?.first, let out = context.outputs["model"] else {
             throw StageFailure("the stage has no 'checkpoint' input")
         }
-        let display = (path as NSString).lastPathComponent
         var format = context.params.string("format") ?? "auto"
         if format == "auto" { format = Self.detectFormat(path) }
-        let weights: TransformerWeights
-        do {
+        let weights = try StageInputs.reading(path) { () throws -> TransformerWeights in
             if format == "torch" {
                 let checkpoint = try TorchCheckpoint(contentsOf: path)
-                weights = try TransformerWeights(stateDict: checkpoint.tensors, file: path, actFn: context.params.string("act_fn") ?? "relu")
-            } else {
-                weights = try ModelArtefact.read(path)
+                return try TransformerWeights(stateDict: checkpoint.tensors, file: path, actFn: context.params.string("act_fn") ?? "relu")
             }
-        } catch {
-            throw StageFailure(error.description.replacingOccurrences(of: path, with: display))
+            return try ModelArtefact.read(path)
         }
         progress.report(0.5, "read \(weights.config.dModel)-wide model")
         let digest = try SHA256.hex(fileAt: path)
