@@ -27,8 +27,11 @@ public enum NodeAblation {
     }
 
     /// Accuracy at each kept count (k ≥ the basis's kept dimension means no ablation).
+    /// - Parameter tokens: the samples' input tokens; with them, ln1.0 (whose rows depend only
+    ///   on (position, token)) is rotated and attended to as a table of n_ctx·d_vocab rows.
     public static func curve(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis,
-                             activations: Matrix<Float>, labels: [Int], schedule: [Int]) -> [(kept: Int, accuracy: Double)] {
+                             activations: Matrix<Float>, labels: [Int], schedule: [Int],
+                             tokens: [[Int]]? = nil) -> [(kept: Int, accuracy: Double)] {
         let c = basis.c.converted(to: Float.self), cPlus = basis.cPlus.converted(to: Float.self)
         let base = accuracy(model: model, layer: layer, activations: activations, labels: labels)
         let ablated = schedule.filter { $0 < basis.keptDimension }
@@ -39,7 +42,14 @@ public enum NodeAblation {
                 let k = ablated[i]
                 // Rot first, then multiply (the reference's order, so float32 rounding matches).
                 let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                scores.set(i, accuracy(model: model, layer: layer, activations: activations * rot, labels: labels))
+                if layer == .ln1, let tokens {
+                    let vocab = model.config.dVocab
+                    let x1 = model.attentionSection(table: model.tokenTable * rot,
+                                                    rows: tokens.flatMap { seq in seq.indices.map { $0 * vocab + seq[$0] } })
+                    scores.set(i, argmaxAccuracy(rest(model: model, from: .ln2, x1), labels: labels))
+                } else {
+                    scores.set(i, accuracy(model: model, layer: layer, activations: activations * rot, labels: labels))
+                }
             }
         }
         var next = 0

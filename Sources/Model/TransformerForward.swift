@@ -35,7 +35,6 @@ public extension FoldedTransformer {
     @_specialize(exported: true, where Scalar == Float)
     func forward(_ sequences: [[Int]]) -> TransformerActivations<Scalar> {
         let n = sequences.count, ctx = config.nCtx, w = width
-        let h = config.nHeads, dh = config.dHead
         precondition(sequences.allSatisfy { $0.count == ctx }, "every sequence must have n_ctx = \(ctx) tokens")
         precondition(sequences.allSatisfy { $0.allSatisfy { (0..<config.dVocab).contains($0) } }, "token out of range")
 
@@ -56,42 +55,64 @@ public extension FoldedTransformer {
             }
         }
 
-        // x0 at a position depends only on (position, token), so queries, keys and values come
-        // from per-(position, token) tables: n_ctx·d_vocab rows instead of N·n_ctx.
-        var combos = Matrix<Scalar>(rows: ctx * config.dVocab, columns: w)
-        for p in 0..<ctx {
-            for t in 0..<config.dVocab {
-                for j in 0..<w { combos[p * config.dVocab + t, j] = embed[t, j] + positional[p, j] }
-            }
+        // x0 at a position depends only on (position, token), so attention runs on the table
+        // of those rows: n_ctx·d_vocab rows instead of N·n_ctx.
+        let vocab = config.dVocab
+        let x1 = attentionSection(table: tokenTable, rows: sequences.flatMap { seq in (0..<ctx).map { $0 * vocab + seq[$0] } })
+        // x2 = x1 + relu(x1 · W_in^f) · W_out^f
+        var hidden = x1.multiplied(by: mlpIn)
+        hidden.elements.withUnsafeMutableBufferPointer { hp in
+            for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
         }
-        let qTable = combos.multiplied(by: query)
-        let kTable = combos.multiplied(by: key)
-        let vTable = combos.multiplied(by: value)
-        var x1 = Matrix<Scalar>(rows: n, columns: w)
-        x0.elements.withUnsafeBufferPointer { x in
-            x1.elements.withUnsafeMutableBufferPointer { out in
-                for s in 0..<n { (out.baseAddress! + s * w).update(from: x.baseAddress! + (s * ctx + ctx - 1) * w, count: w) }
-            }
-        }
+        var x2 = x1
+        Self.accumulate(&x2, hidden, mlpOut)
+        let logits = x2.multiplied(by: unembed)
+        return TransformerActivations(residPre: x0, residMid: x1, residPost: x2, logits: logits)
+    }
 
+    /// The x0 rows every input can have: row p·d_vocab + t is W_E^f[t] + W_pos^f[p].
+    public var tokenTable: Matrix<Scalar> {
+        let w = width, vocab = config.dVocab
+        var combos = Matrix<Scalar>(rows: config.nCtx * vocab, columns: w)
+        for p in 0..<config.nCtx {
+            for t in 0..<vocab {
+                for j in 0..<w { combos[p * vocab + t, j] = embed[t, j] + positional[p, j] }
+            }
+        }
+        return combos
+    }
+
+    /// Attention (ln1.0 → ln2.0) when every x0 row is a row of `table`: row s·n_ctx + p of x0 is
+    /// `table[rows[s·n_ctx + p]]`. Queries, keys and values are computed once per table row.
+    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(exported: true, where Scalar == Float)
+    func attentionSection(table: Matrix<Scalar>, rows indices: [Int]) -> Matrix<Scalar> {
+        let ctx = config.nCtx, w = width, h = config.nHeads, dh = config.dHead, vw = dh + 1
+        let n = indices.count / ctx
+        let qTable = table.multiplied(by: query)
+        let kTable = table.multiplied(by: key)
+        let vTable = table.multiplied(by: value)
+        var x1 = Matrix<Scalar>(rows: n, columns: w)
+        table.elements.withUnsafeBufferPointer { tp in
+            x1.elements.withUnsafeMutableBufferPointer { out in
+                for s in 0..<n { (out.baseAddress! + s * w).update(from: tp.baseAddress! + indices[s * ctx + ctx - 1] * w, count: w) }
+            }
+        }
         // Softmax over the n_ctx keys the last query sees, then z = pattern · V per head.
-        let vw = dh + 1
         var z = Matrix<Scalar>(rows: n, columns: h * vw)
         let scale = 1 / Scalar(dh).squareRoot()
-        let vocab = config.dVocab
         qTable.elements.withUnsafeBufferPointer { qp in
             kTable.elements.withUnsafeBufferPointer { kp in
                 vTable.elements.withUnsafeBufferPointer { vp in
                     z.elements.withUnsafeMutableBufferPointer { zp in
                         var scores = [Scalar](repeating: 0, count: ctx)
-                        var rows = [Int](repeating: 0, count: ctx)
                         for s in 0..<n {
-                            for p in 0..<ctx { rows[p] = p * vocab + sequences[s][p] }
+                            let rows = indices[(s * ctx)..<((s + 1) * ctx)]
                             for head in 0..<h {
-                                let qr = qp.baseAddress! + rows[ctx - 1] * h * dh + head * dh
+                                let qr = qp.baseAddress! + rows.last! * h * dh + head * dh
                                 var top = -Scalar.infinity
-                                for p in 0..<ctx {
-                                    let kr = kp.baseAddress! + rows[p] * h * dh + head * dh
+                                for (p, row) in rows.enumerated() {
+                                    let kr = kp.baseAddress! + row * h * dh + head * dh
                                     var dot: Scalar = 0
                                     for j in 0..<dh { dot += qr[j] * kr[j] }
                                     scores[p] = dot * scale
@@ -103,9 +124,9 @@ public extension FoldedTransformer {
                                     total += scores[p]
                                 }
                                 let zr = zp.baseAddress! + s * h * vw + head * vw
-                                for p in 0..<ctx {
+                                for (p, row) in rows.enumerated() {
                                     let weight = scores[p] / total
-                                    let vr = vp.baseAddress! + rows[p] * h * vw + head * vw
+                                    let vr = vp.baseAddress! + row * h * vw + head * vw
                                     for j in 0..<vw { zr[j] += weight * vr[j] }
                                 }
                             }
@@ -114,18 +135,9 @@ public extension FoldedTransformer {
                 }
             }
         }
-
         // x1 = x0[last] + z · W_O^f
         Self.accumulate(&x1, z, output)
-        // x2 = x1 + relu(x1 · W_in^f) · W_out^f
-        var hidden = x1.multiplied(by: mlpIn)
-        hidden.elements.withUnsafeMutableBufferPointer { hp in
-            for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
-        }
-        var x2 = x1
-        Self.accumulate(&x2, hidden, mlpOut)
-        let logits = x2.multiplied(by: unembed)
-        return TransformerActivations(residPre: x0, residMid: x1, residPost: x2, logits: logits)
+        return x1
     }
 
     /// c += a · b.

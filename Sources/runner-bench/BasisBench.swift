@@ -67,7 +67,8 @@ struct BasisBench {
         let nodeStart = DispatchTime.now()
         for bases in [fit.lib, fit.pca] {
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
-                _ = NodeAblation.curve(model: f32, layer: layer, basis: bases[layer]!, activations: byLayer[layer]!, labels: labels, schedule: NodeAblation.schedule())
+                _ = NodeAblation.curve(model: f32, layer: layer, basis: bases[layer]!, activations: byLayer[layer]!, labels: labels,
+                                       schedule: NodeAblation.schedule(), tokens: test.map(data32.tokens))
             }
         }
         let nodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - nodeStart.uptimeNanoseconds) / 1e9

@@ -35,7 +35,7 @@ enum AblationFixture {
                 let basis = kind == "lib" ? Reference.seed0.lib[layer]! : Reference.seed0.pca[layer]!
                 let curve = NodeAblation.curve(model: AblationFixture.model, layer: layer, basis: basis,
                                                activations: AblationFixture.activations[layer]!, labels: AblationFixture.labels,
-                                               schedule: NodeAblation.schedule())
+                                               schedule: NodeAblation.schedule(), tokens: AblationFixture.test.map(AblationFixture.data.tokens))
                 let expected = (node[kind] as! [String: Any])[layer.rawValue] as! [[Double]]
                 for (point, e) in zip(curve, expected) {
                     #expect(point.kept == Int(e[0]))

@@ -97,7 +97,7 @@ public struct AblateStage: StageKind {
             for (n, layer) in layers.enumerated() {
                 progress.report(Double(n) / Double(layers.count), "ablating \(layer.rawValue)")
                 let curve = NodeAblation.curve(model: model, layer: layer, basis: bases[layer]!, activations: activations[layer]!,
-                                               labels: labels, schedule: schedule)
+                                               labels: labels, schedule: schedule, tokens: test.map(data.tokens))
                 try file.createDataset("/" + layer.rawValue, shape: [curve.count, 2], values: curve.flatMap { [Double($0.kept), $0.accuracy] })
                 curves.append((layer.rawValue, .object([
                     ("curve", .object(curve.map { (String($0.kept), .double($0.accuracy)) })),
