@@ -46,7 +46,6 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
         (0..<rows).map { elements[$0 * columns + c] }
     }
 
-    public var shape: (rows: Int, columns: Int) { (rows, columns) }
 
     public var transposed: Matrix {
         var t = Matrix(rows: columns, columns: rows)

@@ -29,16 +29,6 @@ public struct Pipeline: Sendable {
         return instances.filter { $0.stage == selector }.map(\.index)
     }
 
-    /// The selector's instances plus everything downstream of them.
-    public func downstreamClosure(of roots: [Int]) -> Set<Int> {
-        var seen = Set(roots)
-        var stack = roots
-        while let i = stack.popLast() {
-            for d in dependents[i] where seen.insert(d).inserted { stack.append(d) }
-        }
-        return seen
-    }
-
     public func unknownSelectorHint(_ selector: String) -> String? {
         Suggestion.hint(for: selector, in: stageNames + instances.map(\.name))
     }
