@@ -9,6 +9,8 @@ import Numerics
 struct BasisBench {
     let repetitions: Int
     let checkpoint: String
+    /// The LIB build's peak RSS in MiB, measured by `childPeakRSS` before this process grew.
+    let peakRSS: Double
 
     /// `runner-bench --lib-build-once CHECKPOINT` runs one LIB build and exits, so its peak RSS
     /// can be read from the parent.
@@ -29,9 +31,7 @@ struct BasisBench {
 
     func run() throws {
         BLASThreads.set(1)
-        // First, while this process is small: Linux keeps the RSS high-water mark of the process
-        // that spawns across the child's exec, which would inflate the child's figure.
-        let rss = try Self.childPeakRSS(checkpoint: checkpoint)
+        let rss = peakRSS
         let (model, sequences) = try Self.load(checkpoint)
         func time(_ body: () throws -> Void) rethrows -> [Double] {
             try (0..<repetitions).map { _ in
@@ -106,7 +106,9 @@ struct BasisBench {
                            seconds, raw / seconds, raw, Double(sizes.last ?? 0) / 1_048_576))
     }
 
-    /// Runs one build in a child process and returns its peak resident set in MiB.
+    /// Runs one build in a child process and returns its peak resident set in MiB. Call it
+    /// before this process grows: Linux carries the spawning process's RSS high-water mark
+    /// across the child's exec, which would inflate the child's figure.
     static func childPeakRSS(checkpoint: String) throws -> Double {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var pid: pid_t = 0

@@ -35,6 +35,10 @@ do {
     exit(1)
 }
 
+// Measured first, while this process is small (see BasisBench.childPeakRSS).
+let libPeakRSS = options.selected.contains(.basis)
+    ? (try? BasisBench.childPeakRSS(checkpoint: "datasets/rib-modadd/seed0.pt")) ?? .nan : .nan
+
 Console.out("runner-bench: \(runner.path)")
 Console.out("machine: \(Machine.cores) cores\(Machine.cpuModel.map { " (\($0))" } ?? ""), load average \(Machine.loadAverage) at start")
 Console.out("each figure: median of \(options.repetitions) runs of trivial 'command' stages (sh -c writing one small file); "
@@ -63,7 +67,7 @@ if options.selected.contains(.forward) {
 if options.selected.contains(.basis) {
     Console.out("")
     do {
-        try BasisBench(repetitions: options.repetitions, checkpoint: "datasets/rib-modadd/seed0.pt").run()
+        try BasisBench(repetitions: options.repetitions, checkpoint: "datasets/rib-modadd/seed0.pt", peakRSS: libPeakRSS).run()
     } catch {
         report.recordFailure("basis", BenchFailure("\(error) (run from the repository root)"))
     }
