@@ -62,6 +62,17 @@ static ssize_t read_all(int fd, void *buf, size_t len) {
     return (ssize_t)got;
 }
 
+// A one-buffer message with room for `control_size` bytes of ancillary data.
+static void init_message(struct msghdr *msg, struct iovec *iov, void *buf, size_t len, char *control, size_t control_size) {
+    iov->iov_base = buf;
+    iov->iov_len = len;
+    memset(msg, 0, sizeof *msg);
+    msg->msg_iov = iov;
+    msg->msg_iovlen = 1;
+    msg->msg_control = control;
+    msg->msg_controllen = control_size;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server. It is a fork of a multithreaded process and never execs, so it may only make
 // async-signal-safe calls: no malloc (static buffers), no stdio, no locks.
@@ -230,13 +241,9 @@ static void serve(int sock, const sigset_t *original_mask) {
 
         uint32_t header[2];
         char control[CMSG_SPACE(3 * sizeof(int))];
-        struct iovec iov = {header, sizeof header};
+        struct iovec iov;
         struct msghdr msg;
-        memset(&msg, 0, sizeof msg);
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
+        init_message(&msg, &iov, header, sizeof header, control, sizeof control);
         ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
         if (n < 0 && errno == EINTR) continue;
         // The runner is gone (or spoke nonsense): take every stage down with it.
@@ -328,13 +335,9 @@ int cspawn_start(const char *path, char *const argv[], char *const envp[], const
     int fdv[3] = {stdout_fd, stderr_fd, reply[1]};
     char control[CMSG_SPACE(sizeof fdv)];
     memset(control, 0, sizeof control);
-    struct iovec iov = {header, sizeof header};
+    struct iovec iov;
     struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    init_message(&msg, &iov, header, sizeof header, control, sizeof control);
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;

@@ -38,12 +38,31 @@ public enum EdgeAblation {
         return (0..<e.rows).map { i in (0..<e.columns).map { j in j == 0 || e[i, j] >= threshold } }
     }
 
+    /// A section's bases in float32 and its input features: what every try of a bisection
+    /// shares.
+    struct Section {
+        let layer: NodeLayer
+        let cPlus: Matrix<Float>, cOut: Matrix<Float>, cOutPlus: Matrix<Float>
+        /// f̂_in = f·C_in, rows × rin.
+        let features: Matrix<Float>
+
+        init(layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis, activations: Matrix<Float>) {
+            self.layer = layer
+            cPlus = basis.cPlus.converted(to: Float.self)
+            cOut = next.c.converted(to: Float.self)
+            cOutPlus = next.cPlus.converted(to: Float.self)
+            features = activations * basis.c.converted(to: Float.self)
+        }
+    }
+
     /// Accuracy with the section starting at `layer` ablated to `mask`.
     public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
                                 mask: [[Bool]], activations: Matrix<Float>, labels: [Int]) -> Double {
-        let c = basis.c.converted(to: Float.self), cPlus = basis.cPlus.converted(to: Float.self)
-        let cOut = next.c.converted(to: Float.self), cOutPlus = next.cPlus.converted(to: Float.self)
-        let features = activations * c                                  // rows × rin
+        accuracy(model: model, section: Section(layer: layer, basis: basis, next: next, activations: activations), mask: mask, labels: labels)
+    }
+
+    static func accuracy(model: FoldedTransformer<Float>, section prepared: Section, mask: [[Bool]], labels: [Int]) -> Double {
+        let (layer, cPlus, cOut, cOutPlus, features) = (prepared.layer, prepared.cPlus, prepared.cOut, prepared.cOutPlus, prepared.features)
         let samples = labels.count
         var outFeatures = Matrix<Float>(rows: samples, columns: cOut.columns)
         var groups: [[Bool]: [Int]] = [:]
@@ -94,6 +113,7 @@ public enum EdgeAblation {
                               tolerance: Double = 0.001, progress: (Try) -> Void = { _ in }) -> Result {
         let total = basis.originalDimension * next.originalDimension
         let available = edges.rows * (edges.columns - 1)
+        let prepared = Section(layer: layer, basis: basis, next: next, activations: activations)
         var lower = 0, upper = total
         var tries: [Try] = []
         while upper - lower > 1 {
@@ -101,9 +121,7 @@ public enum EdgeAblation {
             if p == lower { p += 1 }
             if p == upper { p -= 1 }
             let kept = total - p
-            let accuracy = mask(edges, keep: kept).map {
-                self.accuracy(model: model, layer: layer, basis: basis, next: next, mask: $0, activations: activations, labels: labels)
-            } ?? base
+            let accuracy = mask(edges, keep: kept).map { self.accuracy(model: model, section: prepared, mask: $0, labels: labels) } ?? base
             let good = accuracy >= base - tolerance
             let t = Try(kept: kept, accuracy: accuracy, good: good)
             tries.append(t)

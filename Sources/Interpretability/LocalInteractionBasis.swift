@@ -21,7 +21,7 @@ public enum LocalInteractionBasis {
         let m = (rPlus * jacobianGram).multiplied(by: rPlus, transposeOther: true)
         // Step 8: eigendecompose M[1:,1:]; V = blockdiag(1, eigenvectors); Λ = [M00, |λ| desc].
         let (subValues, subVectors) = try maskedEigen(m: m, factor: jacobianFactor.map { rPlus * $0 }, layer: layer)
-        var lambda = [m[0, 0]] + subValues
+        let lambda = [m[0, 0]] + subValues
         var v = Matrix<Double>(rows: k, columns: k)
         v[0, 0] = 1
         for j in 0..<(k - 1) { for i in 0..<(k - 1) { v[i + 1, j + 1] = subVectors[i, j] } }
@@ -35,7 +35,6 @@ public enum LocalInteractionBasis {
         let vtRPlus = v.multiplied(by: rPlus, transposeSelf: true)
         var cPlus = Matrix<Double>(rows: kept, columns: vtRPlus.columns)
         for i in 0..<kept { for j in 0..<vtRPlus.columns { cPlus[i, j] = vtRPlus[i, j] / lambda[i].squareRoot() } }
-        lambda = Array(lambda)
         return InteractionBasis(layer: layer, kind: .lib, c: c, cPlus: cPlus, values: lambda,
                                 gramEigenvalues: g.allEigenvalues, gramDimension: k)
     }

@@ -35,6 +35,9 @@ public enum NodeAblation {
         let c = basis.c.converted(to: Float.self), cPlus = basis.cPlus.converted(to: Float.self)
         let base = accuracy(model: model, layer: layer, activations: activations, labels: labels)
         let ablated = schedule.filter { $0 < basis.keptDimension }
+        let vocab = model.config.dVocab
+        let table = model.tokenTable
+        let tableRows = tokens?.flatMap { seq in seq.indices.map { $0 * vocab + seq[$0] } }
         // The points are independent: two threads take turns.
         let scores = ConcurrentResults<Double>(count: ablated.count)
         DispatchQueue.concurrentPerform(iterations: min(2, max(ablated.count, 1))) { worker in
@@ -42,10 +45,8 @@ public enum NodeAblation {
                 let k = ablated[i]
                 // Rot first, then multiply (the reference's order, so float32 rounding matches).
                 let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                if layer == .ln1, let tokens {
-                    let vocab = model.config.dVocab
-                    let x1 = model.attentionSection(table: model.tokenTable * rot,
-                                                    rows: tokens.flatMap { seq in seq.indices.map { $0 * vocab + seq[$0] } })
+                if layer == .ln1, let tableRows {
+                    let x1 = model.attentionSection(table: table * rot, rows: tableRows)
                     scores.set(i, argmaxAccuracy(rest(model: model, from: .ln2, x1), labels: labels))
                 } else {
                     scores.set(i, accuracy(model: model, layer: layer, activations: activations * rot, labels: labels))

@@ -87,29 +87,38 @@ public extension FoldedTransformer {
     @_specialize(exported: true, where Scalar == Double)
     @_specialize(exported: true, where Scalar == Float)
     func attentionSection(table: Matrix<Scalar>, rows indices: [Int]) -> Matrix<Scalar> {
-        let ctx = config.nCtx, w = width, h = config.nHeads, dh = config.dHead, vw = dh + 1
+        let ctx = config.nCtx, w = width
         let n = indices.count / ctx
-        let qTable = table.multiplied(by: query)
-        let kTable = table.multiplied(by: key)
-        let vTable = table.multiplied(by: value)
+        let lastRows = (0..<n).map { indices[$0 * ctx + ctx - 1] }
         var x1 = Matrix<Scalar>(rows: n, columns: w)
         table.elements.withUnsafeBufferPointer { tp in
             x1.elements.withUnsafeMutableBufferPointer { out in
-                for s in 0..<n { (out.baseAddress! + s * w).update(from: tp.baseAddress! + indices[s * ctx + ctx - 1] * w, count: w) }
+                for s in 0..<n { (out.baseAddress! + s * w).update(from: tp.baseAddress! + lastRows[s] * w, count: w) }
             }
         }
+        attendLastQuery(into: &x1, queries: table * query, queryRows: lastRows, keys: table * key, values: table * value, rows: indices)
+        return x1
+    }
+
+    /// x1 += z·W_O^f, where z is each sample's last-query attention over its n_ctx positions:
+    /// sample s's query is `queries[queryRows[s]]`, its keys and values at position p are row
+    /// `rows[s·n_ctx + p]` of `keys` and `values`. The one attention loop every caller shares.
+    func attendLastQuery(into x1: inout Matrix<Scalar>, queries: Matrix<Scalar>, queryRows: [Int],
+                         keys: Matrix<Scalar>, values: Matrix<Scalar>, rows indices: [Int]) {
+        let ctx = config.nCtx, h = config.nHeads, dh = config.dHead, vw = dh + 1
+        let n = queryRows.count
         // Softmax over the n_ctx keys the last query sees, then z = pattern · V per head.
         var z = Matrix<Scalar>(rows: n, columns: h * vw)
         let scale = 1 / Scalar(dh).squareRoot()
-        qTable.elements.withUnsafeBufferPointer { qp in
-            kTable.elements.withUnsafeBufferPointer { kp in
-                vTable.elements.withUnsafeBufferPointer { vp in
+        queries.elements.withUnsafeBufferPointer { qp in
+            keys.elements.withUnsafeBufferPointer { kp in
+                values.elements.withUnsafeBufferPointer { vp in
                     z.elements.withUnsafeMutableBufferPointer { zp in
                         var scores = [Scalar](repeating: 0, count: ctx)
                         for s in 0..<n {
                             let rows = indices[(s * ctx)..<((s + 1) * ctx)]
                             for head in 0..<h {
-                                let qr = qp.baseAddress! + rows.last! * h * dh + head * dh
+                                let qr = qp.baseAddress! + queryRows[s] * h * dh + head * dh
                                 var top = -Scalar.infinity
                                 for (p, row) in rows.enumerated() {
                                     let kr = kp.baseAddress! + row * h * dh + head * dh
@@ -137,7 +146,6 @@ public extension FoldedTransformer {
         }
         // x1 = x0[last] + z · W_O^f
         Self.accumulate(&x1, z, output)
-        return x1
     }
 
     /// c += a · b.

@@ -5,9 +5,7 @@ import Testing
 /// edges and ablate through the CLI on seed 0 (the unembedding section, which is fast).
 @Suite(.serialized) struct AblationStageTests {
     @Test func edgesAndAblationsWriteTheirResults() throws {
-        let ws = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: BasisStageTests.repositoryRoot + "/datasets/rib-modadd/seed0.pt", toPath: ws.path + "/datasets/seed0.pt")
+        let ws = try TemporaryDirectory.withSeed0Checkpoint()
         ws.write("p.json", """
             {"pipeline": "abl", "stages": {
               "import": {"kind": "import-checkpoint", "inputs": {"checkpoint": {"file": "datasets/seed0.pt"}}},
@@ -44,9 +42,7 @@ import Testing
     }
 
     @Test func edgeModeWithoutEdgesFailsWithItsReason() throws {
-        let ws = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: BasisStageTests.repositoryRoot + "/datasets/rib-modadd/seed0.pt", toPath: ws.path + "/datasets/seed0.pt")
+        let ws = try TemporaryDirectory.withSeed0Checkpoint()
         ws.write("p.json", """
             {"pipeline": "abl", "stages": {
               "import": {"kind": "import-checkpoint", "inputs": {"checkpoint": {"file": "datasets/seed0.pt"}}},

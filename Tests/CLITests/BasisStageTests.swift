@@ -5,8 +5,6 @@ import Testing
 /// collect and fit-basis through the CLI on seed 0: the HDF5 files, their readability from
 /// h5dump and h5py, and bad activation files.
 @Suite(.serialized) struct BasisStageTests {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
     static let spec = """
     {"pipeline": "basis", "params": {"acts": "collect:activations"}, "stages": {
       "import": {"kind": "import-checkpoint", "inputs": {"checkpoint": {"file": "datasets/seed0.pt"}}},
@@ -17,11 +15,7 @@ import Testing
     """
 
     private func workspace() throws -> TemporaryDirectory {
-        let ws = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Self.repositoryRoot + "/datasets/rib-modadd/seed0.pt", toPath: ws.path + "/datasets/seed0.pt")
-        ws.write("p.json", Self.spec)
-        return ws
+        try TemporaryDirectory.withSeed0Checkpoint(["p.json": Self.spec])
     }
 
     @Test func collectWritesASelfDescribingFileThatFitBasisReads() throws {

@@ -3,14 +3,8 @@ import Testing
 
 /// `import-checkpoint` and `evaluate` through the CLI, on the checkpoints the project carries.
 @Suite(.serialized) struct ModelStageTests {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
     private func workspace(with files: [String: String] = [:]) throws -> TemporaryDirectory {
-        let ws = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Self.repositoryRoot + "/datasets/rib-modadd/seed0.pt", toPath: ws.path + "/datasets/seed0.pt")
-        for (name, text) in files { ws.write(name, text) }
-        return ws
+        try TemporaryDirectory.withSeed0Checkpoint(files)
     }
 
     private let spec = """

@@ -72,3 +72,17 @@ final class TemporaryDirectory {
         try? String(contentsOfFile: path + "/" + relative, encoding: .utf8)
     }
 }
+
+extension TemporaryDirectory {
+    /// The repository this test target belongs to.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// A workspace holding the reference seed-0 checkpoint as `datasets/seed0.pt`, and `files`.
+    static func withSeed0Checkpoint(_ files: [String: String] = [:]) throws -> TemporaryDirectory {
+        let ws = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/datasets/rib-modadd/seed0.pt", toPath: ws.path + "/datasets/seed0.pt")
+        for (name, text) in files { ws.write(name, text) }
+        return ws
+    }
+}

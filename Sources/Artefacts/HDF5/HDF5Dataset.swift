@@ -124,13 +124,7 @@ public final class HDF5Dataset: @unchecked Sendable {
             try checkConversion(T.self, writing: false)
             let count = try extent().current.reduce(1, *)
             guard count > 0 else { return [] }
-            var status: herr_t = 0
-            let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                status = H5Dread(id, T.typeIDs.memory, H5S_ALL, H5S_ALL, .defaultProperties, buffer.baseAddress)
-                initialized = count
-            }
-            try file.check(status, "reading dataset '\(path)'", writing: false)
-            return values
+            return try readValues(count, memorySpace: H5S_ALL, fileSpace: H5S_ALL, "reading dataset '\(path)'")
         }
     }
 
@@ -150,18 +144,23 @@ public final class HDF5Dataset: @unchecked Sendable {
             let count = rows.count * shape.dropFirst().reduce(1, *)
             guard count > 0 else { return [] }
             return try withRowSelection(start: rows.lowerBound, count: rows.count, shape: shape, writing: false) { (fileSpace, memorySpace) throws(HDF5Error) -> [T] in
-                var status: herr_t = 0
-                let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    status = H5Dread(id, T.typeIDs.memory, memorySpace, fileSpace, .defaultProperties, buffer.baseAddress)
-                    initialized = count
-                }
-                try file.check(status, "reading rows \(rows) of dataset '\(path)'", writing: false)
-                return values
+                try readValues(count, memorySpace: memorySpace, fileSpace: fileSpace, "reading rows \(rows) of dataset '\(path)'")
             }
         }
     }
 
     // MARK: Internals (with the HDF5 lock held)
+
+    /// H5Dread of `count` elements into a new array; `what` says what was read in the error.
+    private func readValues<T: HDF5Scalar>(_ count: Int, memorySpace: hid_t, fileSpace: hid_t, _ what: String) throws(HDF5Error) -> [T] {
+        var status: herr_t = 0
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            status = H5Dread(id, T.typeIDs.memory, memorySpace, fileSpace, .defaultProperties, buffer.baseAddress)
+            initialized = count
+        }
+        try file.check(status, what, writing: false)
+        return values
+    }
 
     private func withOpenDataset<Result>(writing: Bool, _ body: () throws(HDF5Error) -> Result) throws(HDF5Error) -> Result {
         try file.withOpenFile(writing: writing) { (_) throws(HDF5Error) -> Result in try body() }

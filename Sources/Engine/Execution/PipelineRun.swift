@@ -368,10 +368,10 @@ final class StagingTrash: @unchecked Sendable {
 /// The running stage processes, for signalling them all.
 final class ProcessTable: @unchecked Sendable {
     private let lock = NSLock()
-    private var processes: [String: SupervisedProcess] = [:]
+    private var processes: [String: StageProcess] = [:]
     private var progressFiles: [String: String] = [:]
 
-    func add(_ p: SupervisedProcess, key: String, progressFile: String) {
+    func add(_ p: StageProcess, key: String, progressFile: String) {
         lock.lock()
         processes[key] = p
         progressFiles[key] = progressFile

@@ -99,9 +99,9 @@ struct StageJob: Sendable {
 
         let header = "# runner: \(instance.name) (key \(key.prefix(12))), attempt \(attempt.id)\n# argv: \(JSONValue.array(argv.map { .string($0) }).compact)\n"
 
-        let process: SupervisedProcess
+        let process: StageProcess
         do {
-            process = try SupervisedProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
+            process = try StageProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
                                             logHeader: header)
         } catch {
             return finish(.failure(reason: "\(error)", log: log))

@@ -45,13 +45,11 @@ public struct PipelineResolver: Sendable {
             root = try JSONParser.parse(text)
         } catch {
             sink.error("invalid JSON: \(error.message)", at: .file(line: error.line, column: error.column), pointer: nil)
-            try sink.check()
-            fatalError("unreachable")
+            throw sink.failure
         }
         guard root.members != nil else {
             sink.error("a pipeline spec must be a JSON object, found \(root.typeName)", at: root.location, pointer: .root)
-            try sink.check()
-            fatalError("unreachable")
+            throw sink.failure
         }
         checkDuplicateKeys(root, pointer: .root, sink: &sink)
 
@@ -88,14 +86,12 @@ public struct PipelineResolver: Sendable {
         }
         guard let stagesNode = root["stages"] else {
             sink.error("missing required key 'stages'", at: root.location, pointer: .root)
-            try sink.check()
-            fatalError("unreachable")
+            throw sink.failure
         }
         guard let stageMembers = stagesNode.members else {
             sink.error("'stages' must be an object of named stages, found \(ParameterValidation.describe(stagesNode))",
                        at: stagesNode.location, pointer: .root / "stages")
-            try sink.check()
-            fatalError("unreachable")
+            throw sink.failure
         }
         if stageMembers.isEmpty {
             sink.error("'stages' is empty: a pipeline needs at least one stage", at: stagesNode.location, pointer: .root / "stages")

@@ -55,8 +55,11 @@ public struct DiagnosticSink: Sendable {
 
     public var isEmpty: Bool { diagnostics.isEmpty }
 
+    /// Everything collected, as the error to throw.
+    public var failure: SpecErrors { SpecErrors(file: file, diagnostics: diagnostics) }
+
     public func check() throws(SpecErrors) {
-        if !diagnostics.isEmpty { throw SpecErrors(file: file, diagnostics: diagnostics) }
+        if !diagnostics.isEmpty { throw failure }
     }
 }
 

@@ -122,12 +122,11 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Shortest round-tripping decimal; integral values keep a ".0" so they stay numbers.
+    /// Swift's shortest round-tripping decimal (as Python's repr); integral values keep their
+    /// ".0", so a double stays a double when read back.
     static func format(_ d: Double) -> String {
         if d.isNaN || d.isInfinite { return "null" }
-        var s = "\(d)"
-        if s.hasSuffix(".0"), s.count > 17 { s = String(format: "%.17g", d) }
-        return s
+        return "\(d)"
     }
 
     static func quote(_ s: String, into out: inout String) {

@@ -33,19 +33,10 @@ enum FileSystem {
             if !ok { unlink(tmp) }
         }
         do {
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        let e = errno
-                        close(fd)
-                        throw FileSystemError.posix("write", path: tmp, errno: e)
-                    }
-                    offset += n
-                }
-            }
+            try writeAll(data, to: fd, path: tmp)
+        } catch {
+            close(fd)
+            throw error
         }
         if fsync(fd) != 0 {
             let e = errno
@@ -64,6 +55,11 @@ enum FileSystem {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileSystemError.posix("create", path: path, errno: errno) }
         defer { close(fd) }
+        try writeAll(data, to: fd, path: path)
+    }
+
+    /// write(2) until every byte is out, retrying interrupted calls.
+    private static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
         try data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {

@@ -57,7 +57,8 @@ public struct AblateStage: StageKind {
         let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
         let test = ModAddDataParameters.split(data, params: context.params).test
         let labels = test.map(data.label)
-        let acts = model.forward(test.map(data.tokens))
+        let tokens = test.map(data.tokens)
+        let acts = model.forward(tokens)
         let activations: [NodeLayer: Matrix<Float>] = [.ln1: acts.residPre, .ln2: acts.residMid, .unembed: acts.residPost]
         let base = NodeAblation.argmaxAccuracy(acts.logits, labels: labels)
         let bases = try StageInputs.bases(basisPath)
@@ -97,7 +98,7 @@ public struct AblateStage: StageKind {
             for (n, layer) in layers.enumerated() {
                 progress.report(Double(n) / Double(layers.count), "ablating \(layer.rawValue)")
                 let curve = NodeAblation.curve(model: model, layer: layer, basis: bases[layer]!, activations: activations[layer]!,
-                                               labels: labels, schedule: schedule, tokens: test.map(data.tokens))
+                                               labels: labels, schedule: schedule, tokens: tokens)
                 try file.createDataset("/" + layer.rawValue, shape: [curve.count, 2], values: curve.flatMap { [Double($0.kept), $0.accuracy] })
                 curves.append((layer.rawValue, .object([
                     ("curve", .object(curve.map { (String($0.kept), .double($0.accuracy)) })),

@@ -3,7 +3,7 @@ import Foundation
 
 /// A stage process started by the spawn server (see `cspawn.h`): its own process group, killed
 /// with the runner, stdout and stderr into a log file.
-public final class SupervisedProcess: @unchecked Sendable {
+public final class StageProcess: @unchecked Sendable {
     public enum Termination: Sendable, Equatable {
         case exited(Int32)
         case signaled(Int32)
