@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "Artefacts", dependencies: ["Numerics", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // The model layer: the modular-addition dataset, the transformer, evaluation.
         .target(name: "Model", dependencies: ["Numerics", "Artefacts"], swiftSettings: releaseSpeed),
+        // Leiden community detection (Traag, Waltman & van Eck 2019) on weighted undirected graphs.
+        .target(name: "Leiden", swiftSettings: releaseSpeed),
         // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.
-        .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts"], swiftSettings: releaseSpeed),
+        .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts", "Leiden"], swiftSettings: releaseSpeed),
 
         // The engine: spec, validation, DAG, cache, store, ledger, executors. Knows stages
         // only through the `StageKind` protocol.
@@ -53,6 +55,7 @@ let package = Package(
         .executableTarget(name: "runner-bench", dependencies: ["Engine", "Model", "Numerics", "Interpretability"], swiftSettings: releaseSpeed),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
+        .testTarget(name: "LeidenTests", dependencies: ["Leiden"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
         .testTarget(name: "ArtefactsTests", dependencies: ["Artefacts", "Numerics"]),
         .testTarget(name: "InterpretabilityTests", dependencies: ["Interpretability", "Model", "Artefacts", "Numerics"]),
