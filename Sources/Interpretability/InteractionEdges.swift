@@ -11,12 +11,14 @@ import Numerics
 /// The same formula serves LIB and PCA bases. The per-sample work of the two hidden sections
 /// runs on two threads (half the samples each).
 public enum InteractionEdges {
-    /// E for every section, keyed by its input node layer.
+    /// E for every section, keyed by its input node layer. `integration` chooses the α points
+    /// of the gradient (the paper's α = 1 by default); the unembed section is linear, so its
+    /// edges do not depend on it.
     public static func all(model: FoldedTransformer<Double>, activations: NodeLayerActivations,
-                           bases: [NodeLayer: InteractionBasis]) -> [NodeLayer: Matrix<Double>] {
+                           bases: [NodeLayer: InteractionBasis], integration: EdgeIntegration = .gradient) -> [NodeLayer: Matrix<Double>] {
         [
-            .ln1: attention(model, x0: activations.layers[.ln1]!, basis: bases[.ln1]!, next: bases[.ln2]!),
-            .ln2: mlp(model, x1: activations.layers[.ln2]!, basis: bases[.ln2]!, next: bases[.unembed]!),
+            .ln1: attention(model, x0: activations.layers[.ln1]!, basis: bases[.ln1]!, next: bases[.ln2]!, integration: integration),
+            .ln2: mlp(model, x1: activations.layers[.ln2]!, basis: bases[.ln2]!, next: bases[.unembed]!, integration: integration),
             .unembed: unembed(model, x2: activations.layers[.unembed]!, basis: bases[.unembed]!, next: bases[.output]!),
         ]
     }
@@ -34,8 +36,11 @@ public enum InteractionEdges {
     }
 
     /// ln2.0 → unembed: ∂F̂/∂f̂_in = C⁺·C_u + (C⁺·W_in)·diag(relu′)·(W_out·C_u) per sample,
-    /// with the ReLU pattern of the projected input.
-    public static func mlp(_ model: FoldedTransformer<Double>, x1: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis) -> Matrix<Double> {
+    /// with the ReLU pattern of the projected input. The section is positively homogeneous (its
+    /// biases live in the scaled constant coordinate), so integrated gradients only reweight
+    /// the ReLU term by the weight of the α points above 0.
+    public static func mlp(_ model: FoldedTransformer<Double>, x1: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis,
+                           integration: EdgeIntegration = .gradient) -> Matrix<Double> {
         let features = x1 * basis.c                                // N × rin
         let projected = features * basis.cPlus                      // N × w
         let pre = projected * model.mlpIn                           // N × hidden
@@ -46,7 +51,9 @@ public enum InteractionEdges {
         // The contraction over the ~290 active hidden units of each sample is the bulk of the
         // work (25 GFLOP for seed 0): it runs in float32 (the reference rounds its edges to
         // float32 too), squared and summed in float64, on two threads with half the samples each.
-        let p32 = p.converted(to: Float.self), b32 = bMatrix.converted(to: Float.self), k32 = k.converted(to: Float.self)
+        let total = integration.points.reduce(0) { $0 + $1.weight }
+        let p32 = (total == 1 ? p : total * p).converted(to: Float.self), b32 = bMatrix.converted(to: Float.self), k32 = k.converted(to: Float.self)
+        let reluWeight = Float(integration.weightAboveZero)
         let halves = ConcurrentResults<[Double]>(count: 2)
         DispatchQueue.concurrentPerform(iterations: 2) { half in
             var sum = [Double](repeating: 0, count: rin * rout)
@@ -68,7 +75,7 @@ public enum InteractionEdges {
                     if active > 0 {
                         bActive.withUnsafeBufferPointer { bp in
                             kActive.withUnsafeBufferPointer { kp in
-                                Float.gemm(transposeA: false, transposeB: false, m: rin, n: rout, k: active, alpha: 1, a: bp.baseAddress!, lda: hidden,
+                                Float.gemm(transposeA: false, transposeB: false, m: rin, n: rout, k: active, alpha: reluWeight, a: bp.baseAddress!, lda: hidden,
                                            b: kp.baseAddress!, ldb: rout, beta: 1, c: ap.baseAddress!, ldc: rout)
                             }
                         }
@@ -88,10 +95,12 @@ public enum InteractionEdges {
         return transposedAverage(sum, rows: rin, columns: rout, count: Double(n))
     }
 
-    /// ln1.0 → ln2.0: the factored Jacobian of `AttentionLinearization` at the projected input,
-    /// C⁺·(V(s) + U(s)G(s)ᵀ) per position, weighted by f̂[s] and summed over positions.
+    /// ln1.0 → ln2.0: the factored Jacobian of `AttentionLinearization` at the projected input
+    /// (scaled by each α), C⁺·(V(s) + U(s)G(s)ᵀ) per position, weighted by f̂[s] and summed over
+    /// positions and α points before squaring. Samples go in chunks so that Ĵ of a chunk can be
+    /// integrated over α before it is squared.
     public static func attention(_ model: FoldedTransformer<Double>, x0: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis,
-                                 batchSize: Int = 256) -> Matrix<Double> {
+                                 integration: EdgeIntegration = .gradient, batchSize: Int = 256) -> Matrix<Double> {
         let features = x0 * basis.c                                  // (N·ctx) × rin
         let projected = features * basis.cPlus
         let lin = AttentionLinearization(model: model, next: next.c)
@@ -100,41 +109,51 @@ public enum InteractionEdges {
         let samples = x0.rows / ctx
         let halves = ConcurrentResults<[Double]>(count: 2)
         DispatchQueue.concurrentPerform(iterations: 2) { half in
-            let first = half * samples / 2, last = (half + 1) * samples / 2
-            let part = projected.rows(first * ctx..<last * ctx)
             var sum = [Double](repeating: 0, count: rin * rout)
-            var jHat = [Double](repeating: 0, count: rin * rout)
+            var jHat = [Double](repeating: 0, count: batchSize * rin * rout)
             var a = [Double](repeating: 0, count: rin * rout)
             var t = [Double](repeating: 0, count: rin * maxRank)
-            lin.forEach(x0: part, batchSize: batchSize, body: { sample, position, coefficients, rank, g, u in
-                a.withUnsafeMutableBufferPointer { ap in
-                    for i in 0..<(rin * rout) { ap[i] = 0 }
-                    for (x, coefficient) in zip(cPlusFixed, coefficients) where coefficient != 0 {
-                        x.elements.withUnsafeBufferPointer { xp in for i in 0..<(rin * rout) { ap[i] += coefficient * xp[i] } }
-                    }
-                    t.withUnsafeMutableBufferPointer { tp in
-                        basis.cPlus.elements.withUnsafeBufferPointer { cp in
-                            // T = C⁺·Uᵀ   (rin × rank)
-                            Double.gemm(transposeA: false, transposeB: true, m: rin, n: rank, k: w, alpha: 1, a: cp.baseAddress!, lda: w,
-                                        b: u.baseAddress!, ldb: w, beta: 0, c: tp.baseAddress!, ldc: maxRank)
+            var first = half * samples / 2
+            let end = (half + 1) * samples / 2
+            while first < end {
+                let count = min(batchSize, end - first)
+                let chunk = projected.rows(first * ctx..<(first + count) * ctx)
+                for i in 0..<(count * rin * rout) { jHat[i] = 0 }
+                for (alpha, weight) in integration.points {
+                    let x = alpha == 1 ? chunk : alpha * chunk
+                    lin.forEach(x0: x, batchSize: count, body: { sample, position, coefficients, rank, g, u in
+                        a.withUnsafeMutableBufferPointer { ap in
+                            for i in 0..<(rin * rout) { ap[i] = 0 }
+                            for (x, coefficient) in zip(cPlusFixed, coefficients) where coefficient != 0 {
+                                x.elements.withUnsafeBufferPointer { xp in for i in 0..<(rin * rout) { ap[i] += coefficient * xp[i] } }
+                            }
+                            t.withUnsafeMutableBufferPointer { tp in
+                                basis.cPlus.elements.withUnsafeBufferPointer { cp in
+                                    // T = C⁺·Uᵀ   (rin × rank)
+                                    Double.gemm(transposeA: false, transposeB: true, m: rin, n: rank, k: w, alpha: 1, a: cp.baseAddress!, lda: w,
+                                                b: u.baseAddress!, ldb: w, beta: 0, c: tp.baseAddress!, ldc: maxRank)
+                                }
+                                // A += T·Gᵀ
+                                Double.gemm(transposeA: false, transposeB: true, m: rin, n: rout, k: rank, alpha: 1, a: tp.baseAddress!, lda: maxRank,
+                                            b: g.baseAddress!, ldb: maxRank, beta: 1, c: ap.baseAddress!, ldc: rout)
+                            }
+                            let row = (first + sample) * ctx + position
+                            jHat.withUnsafeMutableBufferPointer { jp in
+                                let base = sample * rin * rout
+                                for j in 0..<rin {
+                                    let f = weight * features[row, j]
+                                    for i in 0..<rout { jp[base + j * rout + i] -= f * ap[j * rout + i] }
+                                }
+                            }
                         }
-                        // A += T·Gᵀ
-                        Double.gemm(transposeA: false, transposeB: true, m: rin, n: rout, k: rank, alpha: 1, a: tp.baseAddress!, lda: maxRank,
-                                    b: g.baseAddress!, ldb: maxRank, beta: 1, c: ap.baseAddress!, ldc: rout)
-                    }
-                    let row = (first + sample) * ctx + position
-                    for j in 0..<rin {
-                        let f = features[row, j]
-                        for i in 0..<rout { jHat[j * rout + i] -= f * ap[j * rout + i] }
-                    }
+                    }, endOfBatch: {})
                 }
-                if position == ctx - 1 {
-                    for i in 0..<(rin * rout) {
-                        sum[i] += jHat[i] * jHat[i]
-                        jHat[i] = 0
-                    }
+                for s in 0..<count {
+                    let base = s * rin * rout
+                    for i in 0..<(rin * rout) { sum[i] += jHat[base + i] * jHat[base + i] }
                 }
-            }, endOfBatch: {})
+                first += count
+            }
             halves.set(half, sum)
         }
         let sum = zip(halves.value(0), halves.value(1)).map { $0 + $1 }

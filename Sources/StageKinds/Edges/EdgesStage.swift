@@ -11,10 +11,27 @@ public struct EdgesStage: StageKind {
     public init() {}
 
     public let name = "edges"
-    public let version = 1
+    public let version = 2
     public let summary = "Squared interaction edges between consecutive node layers for a fitted basis → edges.h5 + edges.json."
 
-    public var parameters: [ParameterSpec] { [] }
+    public var parameters: [ParameterSpec] {
+        [ParameterSpec("integration", .string(choices: EdgeIntegration.Rule.allCases.map(\.rawValue)), default: .string("gradient"),
+                       doc: "'gradient': the gradient at α = 1, as the paper's configs; 'trapezoid' or 'gauss-legendre': integrated gradients over α ∈ [0, 1]."),
+         ParameterSpec("steps", .int(min: 1, max: 1000), default: .int(20),
+                       doc: "Number of α points of the integration rule (ignored by 'gradient'; the trapezoid needs 2 or more).")]
+    }
+
+    public func problems(in params: StageParams) -> [ParameterProblem] {
+        do { _ = try Self.integration(params) } catch {
+            return [ParameterProblem(["steps"], error.description)]
+        }
+        return []
+    }
+
+    static func integration(_ params: StageParams) throws(EdgeIntegration.Problem) -> EdgeIntegration {
+        let rule = EdgeIntegration.Rule(rawValue: params.string("integration") ?? "gradient") ?? .gradient
+        return try EdgeIntegration(rule: rule, steps: params.int("steps") ?? 20)
+    }
 
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact"),
@@ -36,8 +53,10 @@ public struct EdgesStage: StageKind {
         let model = FoldedTransformer<Double>(weights)
         let bases = try StageInputs.bases(basisPath)
         let activations = try StageInputs.activations(actPath, config: weights.config)
-        progress.report(0.1, "inputs read")
-        let edges = InteractionEdges.all(model: model, activations: activations, bases: bases)
+        let integration: EdgeIntegration
+        do { integration = try Self.integration(context.params) } catch { throw StageFailure(error.description) }
+        progress.report(0.1, "inputs read; edges with \(integration)")
+        let edges = InteractionEdges.all(model: model, activations: activations, bases: bases, integration: integration)
         progress.report(0.9, "edges computed")
 
         let file = try HDF5File(path: out, mode: .create)
@@ -51,8 +70,12 @@ public struct EdgesStage: StageKind {
             try file.attributes(of: "/" + layer.rawValue).set(layer.next!.rawValue, for: "out_node_layer")
             sections.append((layer.sectionName!, Self.describe(e, outputHasConstant: layer != .unembed)))
         }
+        try file.attributes.set(integration.rule.rawValue, for: "integration")
+        try file.attributes.set(integration.steps, for: "integration_steps")
         try file.close()
-        let json = JSONValue.object([("basis", .string(bases[.ln1]?.kind.rawValue ?? "?")), ("sections", .object(sections))])
+        let json = JSONValue.object([("basis", .string(bases[.ln1]?.kind.rawValue ?? "?")),
+                                     ("integration", .object([("rule", .string(integration.rule.rawValue)), ("steps", .int(integration.steps))])),
+                                     ("sections", .object(sections))])
         try Data((json.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: summary))
     }
 
