@@ -36,7 +36,7 @@ let package = Package(
         // Leiden community detection (Traag, Waltman & van Eck 2019) on weighted undirected graphs.
         .target(name: "Leiden", swiftSettings: releaseSpeed),
         // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.
-        .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts", "Leiden"], swiftSettings: releaseSpeed),
+        .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts"], swiftSettings: releaseSpeed),
 
         // The engine: spec, validation, DAG, cache, store, ledger, executors. Knows stages
         // only through the `StageKind` protocol.

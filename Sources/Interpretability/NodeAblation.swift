@@ -29,6 +29,11 @@ public enum NodeAblation {
     /// Accuracy at each kept count (k ≥ the basis's kept dimension means no ablation).
     /// - Parameter tokens: the samples' input tokens; with them, ln1.0 (whose rows depend only
     ///   on (position, token)) is rotated and attended to as a table of n_ctx·d_vocab rows.
+    ///
+    /// The model has no LayerNorm, so after the attention everything up to the ReLU is linear:
+    /// for ln2.0 and unembed, f·Rot_k·W = (f·C)[:, :k]·(C⁺·W)[:k] with W = W_in or W_U, and
+    /// f·C and C⁺·W are computed once for all k. The MLP output goes straight into the
+    /// unembedding through W_out·W_U. Only ln1.0 (the attention mixes positions) rotates first.
     public static func curve(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis,
                              activations: Matrix<Float>, labels: [Int], schedule: [Int],
                              tokens: [[Int]]? = nil) -> [(kept: Int, accuracy: Double)] {
@@ -38,19 +43,31 @@ public enum NodeAblation {
         let vocab = model.config.dVocab
         let table = model.tokenTable
         let tableRows = tokens?.flatMap { seq in seq.indices.map { $0 * vocab + seq[$0] } }
+        let outUnembed = model.mlpOut * model.unembed                       // (m+1) × d_vocab_out
+        // Per-layer products shared by every k (not needed for ln1.0).
+        let features = layer == .ln1 ? nil : activations * c                 // N × rib
+        let toHidden = layer == .ln2 ? cPlus * model.mlpIn : nil             // rib × (m+1)
+        let toLogits = layer == .ln1 ? nil : cPlus * model.unembed           // rib × d_vocab_out
         // The points are independent: two threads take turns.
         let scores = ConcurrentResults<Double>(count: ablated.count)
         DispatchQueue.concurrentPerform(iterations: min(2, max(ablated.count, 1))) { worker in
             for i in stride(from: worker, to: ablated.count, by: 2) {
                 let k = ablated[i]
-                // Rot first, then multiply (the reference's order, so float32 rounding matches).
-                let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                if layer == .ln1, let tableRows {
+                let logits: Matrix<Float>
+                if let features, let toLogits {
+                    let kept = features.columns(0..<k)
+                    let linear = kept * toLogits.rows(0..<k)
+                    logits = toHidden.map { mlpLogits(hidden: kept * $0.rows(0..<k), linear: linear, outUnembed: outUnembed) } ?? linear
+                } else if let tableRows {
+                    // Rot first, then multiply (the reference's order, so float32 rounding matches).
+                    let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
                     let x1 = model.attentionSection(table: table * rot, rows: tableRows)
-                    scores.set(i, argmaxAccuracy(rest(model: model, from: .ln2, x1), labels: labels))
+                    logits = mlpLogits(hidden: x1 * model.mlpIn, linear: x1 * model.unembed, outUnembed: outUnembed)
                 } else {
-                    scores.set(i, accuracy(model: model, layer: layer, activations: activations * rot, labels: labels))
+                    let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
+                    logits = rest(model: model, from: layer, activations * rot)
                 }
+                scores.set(i, argmaxAccuracy(logits, labels: labels))
             }
         }
         var next = 0
@@ -59,6 +76,24 @@ public enum NodeAblation {
             defer { next += 1 }
             return (k, scores.value(next))
         }
+    }
+
+    /// logits = x·W_U + relu(x·W_in)·(W_out·W_U), from the pre-activations x·W_in and x·W_U.
+    static func mlpLogits(hidden: Matrix<Float>, linear: Matrix<Float>, outUnembed: Matrix<Float>) -> Matrix<Float> {
+        var hidden = hidden, logits = linear
+        hidden.elements.withUnsafeMutableBufferPointer { hp in
+            for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
+        }
+        hidden.elements.withUnsafeBufferPointer { hp in
+            outUnembed.elements.withUnsafeBufferPointer { wp in
+                logits.elements.withUnsafeMutableBufferPointer { lp in
+                    Float.gemm(transposeA: false, transposeB: false, m: hidden.rows, n: outUnembed.columns, k: hidden.columns, alpha: 1,
+                               a: hp.baseAddress!, lda: hidden.columns, b: wp.baseAddress!, ldb: outUnembed.columns,
+                               beta: 1, c: lp.baseAddress!, ldc: outUnembed.columns)
+                }
+            }
+        }
+        return logits
     }
 
     /// Runs the model from `layer` on `activations` and scores argmax against `labels`.
