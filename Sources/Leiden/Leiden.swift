@@ -1,1 +1,0 @@
-// Leiden community detection. See LeidenClustering.swift.
