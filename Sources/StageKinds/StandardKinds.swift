@@ -10,5 +10,6 @@ public extension KindRegistry {
         FitBasisStage(),
         EdgesStage(),
         AblateStage(),
+        ProbeStage(),
     ])
 }

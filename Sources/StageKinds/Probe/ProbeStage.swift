@@ -1,0 +1,319 @@
+import Engine
+import Foundation
+import Interpretability
+import Model
+import Numerics
+
+/// `probe`: what the features of a basis mean. `method: fourier` names each feature by the
+/// Fourier modes of its activation over the p × p inputs (lib-method.md §11); `method: linear`
+/// measures how well a linear read-out of a layer's features predicts a, b, (a + b) mod p or a
+/// given class per pair, on the held-out test split.
+public struct ProbeStage: StageKind {
+    public init() {}
+
+    public let name = "probe"
+    public let version = 1
+    public let summary = "Fourier labels of basis features (→ labels.json, labels.csv, features.csv) or linear probes of a layer's features (→ probe.json, probe.csv)."
+
+    static let basisLayers = ["ln1.0", "ln2.0", "unembed"]
+    static let fourierLayers = basisLayers + ["output"]
+    static let linearLayers = basisLayers + ["output", "tokens"]
+
+    public var parameters: [ParameterSpec] {
+        ModAddDataParameters.specs + [
+            ParameterSpec("method", .string(choices: ["fourier", "linear"]),
+                          doc: "'fourier': label each feature by the Fourier modes of its activation over all p² pairs; 'linear': linear probes on the test split."),
+            ParameterSpec("layers", .stringArray, default: .array(Self.basisLayers.map { .string($0) }),
+                          doc: "Node layers to probe: ln1.0, ln2.0, unembed, output (the logits); linear also takes 'tokens' (one-hot a and b, a baseline)."),
+            ParameterSpec("features", .int(min: 1), default: .int(50),
+                          doc: "Fourier: label the first N features of each basis layer (all of them if fewer)."),
+            ParameterSpec("output", .bool, default: .bool(true),
+                          doc: "Fourier: add the output layer, one label per logit, as the last row."),
+            ParameterSpec("target", .string(choices: ["sum", "a", "b", "column"]), default: .string("sum"),
+                          doc: "Linear: the class to predict: (a + b) mod p, a, b, or 'column' (the 'targets' input: one integer per pair)."),
+            ParameterSpec("top_k", .any, optional: true,
+                          doc: "Linear: probe with the first k features for each k of this list of positive integers, or 'powers' for 1, 2, 4, … and all; by default all features only. A k above a layer's feature count means all of them."),
+            ParameterSpec("model", .string(choices: ["logistic", "ridge"]), default: .string("logistic"),
+                          doc: "Linear: multinomial logistic regression (L-BFGS) or a ridge classifier on one-hot targets (closed form)."),
+            ParameterSpec("penalty", .number(min: 0), default: .double(1e-4),
+                          doc: "Linear: λ of the L2 penalty on the weights, against the per-sample mean loss; features are standardised on the train split."),
+            ParameterSpec("max_iterations", .int(min: 1), default: .int(500),
+                          doc: "Linear, logistic: the cap on L-BFGS steps (a fit that reaches it is reported as not converged)."),
+            ParameterSpec("tolerance", .number(min: 0), default: .double(1e-5),
+                          doc: "Linear, logistic: converged when the gradient's largest entry is at most this."),
+            ParameterSpec("positions", .string(choices: ["concatenate", "sum"]), default: .string("concatenate"),
+                          doc: "Linear: how ln1.0's per-position features become one row per pair (Fourier labels always sum them, as §11 does)."),
+        ]
+    }
+
+    public var inputSpecs: [InputSpec]? {
+        [InputSpec("model", doc: "the model artefact"),
+         InputSpec("basis", optional: true, doc: "fit-basis's basis.h5; without it the features are the raw activation coordinates"),
+         InputSpec("targets", optional: true, doc: "target 'column': a file of p² integers (whitespace, comma or JSON array), the class of pair a·p + b")]
+    }
+
+    public func problems(in params: StageParams) -> [ParameterProblem] {
+        var problems = ModAddDataParameters.problems(in: params)
+        let linear = params.string("method") == "linear"
+        let allowed = linear ? Self.linearLayers : Self.fourierLayers
+        let layers = params.strings("layers") ?? []
+        if layers.isEmpty { problems.append(ParameterProblem(["layers"], "'layers' is empty: name at least one node layer")) }
+        for (i, l) in layers.enumerated() {
+            if !allowed.contains(l) {
+                let extra = !linear && l == "tokens" ? " ('tokens' is a linear-probe baseline)" : ""
+                problems.append(ParameterProblem(["layers", String(i)], "'\(l)' cannot be probed with method '\(linear ? "linear" : "fourier")' (expected \(allowed.joined(separator: ", ")))\(extra)",
+                                                 hint: Suggestion.hint(for: l, in: allowed)))
+            } else if layers[..<i].contains(l) {
+                problems.append(ParameterProblem(["layers", String(i)], "'\(l)' is listed twice"))
+            }
+        }
+        if let topK = params["top_k"] {
+            switch topK {
+            case .string("powers"):
+                break
+            case let .array(values) where !values.isEmpty:
+                for (i, v) in values.enumerated() where (v.intValue ?? 0) < 1 {
+                    problems.append(ParameterProblem(["top_k", String(i)], "expected a positive integer number of features, found \(v.compact)"))
+                }
+            default:
+                problems.append(ParameterProblem(["top_k"], "expected a non-empty array of positive integers or 'powers', found \(topK.compact)",
+                                                 hint: "e.g. [1, 2, 4, 8] or \"powers\""))
+            }
+        }
+        return problems
+    }
+
+    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+        if params.string("method") == "linear" {
+            return [OutputDeclaration(name: "results", path: "probe.json", doc: "accuracy per layer and number of features, iterations, split sizes"),
+                    OutputDeclaration(name: "table", path: "probe.csv", doc: "one row per (layer, number of features)")]
+        }
+        return [OutputDeclaration(name: "labels", path: "labels.json", doc: "per layer and feature: cell, kept labels with shares, family shares, dominant frequency"),
+                OutputDeclaration(name: "table", path: "labels.csv", doc: "one row per layer: its name, then one label cell per feature"),
+                OutputDeclaration(name: "features", path: "features.csv", doc: "one row per (layer, feature): cell, top label, family shares, dominant frequency")]
+    }
+
+    public func run(_ context: StageContext, progress: ProgressSink) throws {
+        guard let modelPath = context.inputs["model"]?.first else { throw StageFailure("the stage needs a 'model' input") }
+        let weights = try ModelArtefact.read(modelPath)
+        let model = FoldedTransformer<Float>(weights)
+        let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
+        let bases = try context.inputs["basis"]?.first.map { try StageInputs.bases($0) }
+        let layerNames = context.params.strings("layers") ?? Self.basisLayers
+        for name in layerNames where name != "tokens" {
+            if let bases, let layer = NodeLayer(name: name), layer != .output, bases[layer] == nil {
+                throw StageFailure("the basis file has no basis for node layer '\(name)'")
+            }
+        }
+        progress.report(0.02, "forward pass over \(data.count) pairs")
+        let activations = PairFeatures.forward(model, dataset: data)
+        if context.params.string("method") == "linear" {
+            try runLinear(context, progress: progress, data: data, bases: bases, activations: activations, nCtx: weights.config.nCtx)
+        } else {
+            try runFourier(context, progress: progress, data: data, bases: bases, activations: activations, nCtx: weights.config.nCtx)
+        }
+    }
+
+    // MARK: - Fourier labels
+
+    private func runFourier(_ context: StageContext, progress: ProgressSink, data: ModularAdditionDataset,
+                            bases: [NodeLayer: InteractionBasis]?, activations: TransformerActivations<Float>, nCtx: Int) throws {
+        guard let json = context.outputs["labels"], let csv = context.outputs["table"], let long = context.outputs["features"] else {
+            throw StageFailure("the stage's outputs are missing")
+        }
+        guard data.p >= 3, data.p % 2 == 1 else { throw StageFailure("Fourier labels need an odd p >= 3, not p = \(data.p)") }
+        let count = context.params.int("features") ?? 50
+        var layers = (context.params.strings("layers") ?? Self.basisLayers).compactMap { NodeLayer(name: $0) }
+        if context.params.bool("output") ?? true, !layers.contains(.output) { layers.append(.output) }
+
+        var layerJSON: [(String, JSONValue)] = []
+        var rows: [[String]] = []
+        var longRows: [[String]] = [["layer", "feature", "label", "top_label", "top_share", "const_share", "x_share", "y_share",
+                                     "sum_share", "difference_share", "cos_cos_share", "sin_sin_share", "cross_convention",
+                                     "dominant_frequency", "dominant_frequency_share"]]
+        for (n, layer) in layers.enumerated() {
+            progress.report(0.05 + 0.9 * Double(n) / Double(layers.count), "labelling \(layer.rawValue)")
+            let basis = bases?[layer]
+            let features = PairFeatures.features(activations, layer: layer, basis: basis, count: layer == .output ? nil : count,
+                                                 positions: .sum, nCtx: nCtx)
+            let labels = FourierLabels.label(grids: features, p: data.p)
+            rows.append([layer.rawValue] + labels.map(\.cell))
+            var entries: [JSONValue] = []
+            for (j, l) in labels.enumerated() {
+                let f = l.families
+                entries.append(.object([
+                    ("feature", .int(j)), ("cell", .string(l.cell)),
+                    ("kept", .array(l.kept.map { .object([("label", .string($0.text)), ("share", .double($0.share))]) })),
+                    ("families", .object([
+                        ("const", .double(f.constant)), ("x_only", .double(f.xOnly)), ("y_only", .double(f.yOnly)),
+                        ("sum", .double(f.sum)), ("difference", .double(f.difference)),
+                        ("cos_cos", .double(f.cosCos)), ("sin_sin", .double(f.sinSin)),
+                        ("cross_convention", .string(f.convention.rawValue)),
+                    ])),
+                    ("dominant_frequency", .int(l.dominantFrequency)), ("dominant_frequency_share", .double(l.dominantFrequencyShare)),
+                    ("total_power", .double(l.totalPower)),
+                ]))
+                longRows.append([layer.rawValue, String(j), l.cell, l.kept.first?.text ?? "", Self.number(l.kept.first?.share ?? 0),
+                                 Self.number(f.constant), Self.number(f.xOnly), Self.number(f.yOnly), Self.number(f.sum),
+                                 Self.number(f.difference), Self.number(f.cosCos), Self.number(f.sinSin), f.convention.rawValue,
+                                 String(l.dominantFrequency), Self.number(l.dominantFrequencyShare)])
+            }
+            layerJSON.append((layer.rawValue, .object([
+                ("basis", .string(Self.basisName(basis, layer: layer))), ("features", .int(labels.count)), ("labels", .array(entries)),
+            ])))
+        }
+        let result = JSONValue.object([
+            ("method", .string("fourier")), ("p", .int(data.p)), ("samples", .int(data.count)),
+            ("selection", .object([("coverage", .double(FourierLabels.coverage)), ("smallest", .double(FourierLabels.smallest)),
+                                   ("max_labels", .int(FourierLabels.maximumKept))])),
+            ("layers", .object(layerJSON)),
+        ])
+        try Data((result.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
+        try Data(Self.csv(rows).utf8).write(to: URL(fileURLWithPath: csv))
+        try Data(Self.csv(longRows).utf8).write(to: URL(fileURLWithPath: long))
+    }
+
+    // MARK: - Linear probes
+
+    private func runLinear(_ context: StageContext, progress: ProgressSink, data: ModularAdditionDataset,
+                           bases: [NodeLayer: InteractionBasis]?, activations: TransformerActivations<Float>, nCtx: Int) throws {
+        guard let json = context.outputs["results"], let csv = context.outputs["table"] else { throw StageFailure("the stage's outputs are missing") }
+        let params = context.params
+        let target = params.string("target") ?? "sum"
+        let (targets, classes) = try Self.targets(target, data: data, file: context.inputs["targets"]?.first)
+        let (train, test) = ModAddDataParameters.split(data, params: params)
+        let options = LinearProbe.Options(model: params.string("model") == "ridge" ? .ridge : .logistic,
+                                          penalty: params.double("penalty") ?? 1e-4,
+                                          maxIterations: params.int("max_iterations") ?? 500,
+                                          tolerance: params.double("tolerance") ?? 1e-5)
+        let positions = PairFeatures.Positions(rawValue: params.string("positions") ?? "concatenate") ?? .concatenate
+        let names = params.strings("layers") ?? Self.basisLayers
+
+        var layerJSON: [(String, JSONValue)] = []
+        var rows: [[String]] = [["layer", "k", "columns", "used_columns", "target", "model", "train_accuracy", "test_accuracy",
+                                 "iterations", "converged", "loss"]]
+        for (n, name) in names.enumerated() {
+            let layer = NodeLayer(name: name)
+            let basis = layer.flatMap { bases?[$0] }
+            let available = layer.map { Self.featureCount($0, basis: basis, activations: activations) } ?? 2 * data.p
+            let schedule = Self.schedule(params["top_k"], available: available)
+            var results: [JSONValue] = []
+            for (i, k) in schedule.enumerated() {
+                progress.report(0.05 + 0.9 * (Double(n) + Double(i) / Double(schedule.count)) / Double(names.count), "probing \(name) with \(k) features")
+                let x: Matrix<Double>
+                if let layer {
+                    x = PairFeatures.features(activations, layer: layer, basis: basis, count: k, positions: positions, nCtx: nCtx).converted(to: Double.self)
+                } else {
+                    x = Self.oneHotTokens(data, count: k)
+                }
+                let r = LinearProbe.fit(features: x, targets: targets, classes: classes, train: train, test: test, options: options)
+                results.append(.object([
+                    ("k", .int(k)), ("columns", .int(r.features)), ("used_columns", .int(r.usedFeatures)),
+                    ("train_accuracy", .double(r.trainAccuracy)), ("test_accuracy", .double(r.testAccuracy)),
+                    ("iterations", .int(r.iterations)), ("converged", .bool(r.converged)), ("loss", .double(r.loss)),
+                    ("gradient_norm", .double(r.gradientNorm)),
+                ]))
+                rows.append([name, String(k), String(r.features), String(r.usedFeatures), target, options.model.rawValue,
+                             Self.number(r.trainAccuracy), Self.number(r.testAccuracy), String(r.iterations), String(r.converged), Self.number(r.loss)])
+            }
+            layerJSON.append((name, .object([
+                ("basis", .string(layer.map { Self.basisName(basis, layer: $0) } ?? "one-hot a and b")),
+                ("features", .int(available)),
+                ("positions", .string((layer?.positions(nCtx: nCtx) ?? 1) > 1 ? positions.rawValue : "one")),
+                ("results", .array(results)),
+            ])))
+        }
+        let result = JSONValue.object([
+            ("method", .string("linear")), ("target", .string(target)), ("classes", .int(classes)),
+            ("model", .string(options.model.rawValue)), ("penalty", .double(options.penalty)),
+            ("max_iterations", .int(options.maxIterations)), ("tolerance", .double(options.tolerance)),
+            ("n_train", .int(train.count)), ("n_test", .int(test.count)),
+            ("majority_class_test_accuracy", .double(Self.majorityRate(targets, train: train, test: test, classes: classes))),
+            ("layers", .object(layerJSON)),
+        ])
+        try Data((result.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
+        try Data(Self.csv(rows).utf8).write(to: URL(fileURLWithPath: csv))
+    }
+
+    /// The class of every pair, and the number of classes.
+    static func targets(_ target: String, data: ModularAdditionDataset, file: String?) throws -> ([Int], Int) {
+        if target != "column", file != nil {
+            throw StageFailure("the 'targets' input is only read with target 'column' (target is '\(target)')")
+        }
+        switch target {
+        case "a": return ((0..<data.count).map { data.pair($0).a }, data.p)
+        case "b": return ((0..<data.count).map { data.pair($0).b }, data.p)
+        case "column":
+            guard let file else { throw StageFailure("target 'column' needs the 'targets' input (one integer per pair)") }
+            let name = (file as NSString).lastPathComponent
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw StageFailure("cannot read '\(name)' as UTF-8 text") }
+            let separators = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: ",[]"))
+            let words = text.components(separatedBy: separators).filter { !$0.isEmpty }
+            var values: [Int] = []
+            for (i, w) in words.enumerated() {
+                guard let v = Int(w), v >= 0 else { throw StageFailure("'\(name)': value \(i) is '\(w)', expected a non-negative integer class") }
+                values.append(v)
+            }
+            guard values.count == data.count else {
+                throw StageFailure("'\(name)' has \(values.count) values, expected p² = \(data.count) (one per pair a·p + b)")
+            }
+            return (values, (values.max() ?? 0) + 1)
+        default:
+            return ((0..<data.count).map(data.label), data.p)
+        }
+    }
+
+    /// The k values to probe with, clipped to the available features, ascending, without repeats.
+    static func schedule(_ topK: JSONValue?, available: Int) -> [Int] {
+        switch topK {
+        case .string("powers"): return LinearProbe.powersOfTwo(upTo: available)
+        case let .array(values):
+            return Array(Set(values.compactMap(\.intValue).map { min($0, available) })).sorted()
+        default: return [available]
+        }
+    }
+
+    static func featureCount(_ layer: NodeLayer, basis: InteractionBasis?, activations: TransformerActivations<Float>) -> Int {
+        if let basis, basis.kind != .identity { return basis.keptDimension }
+        return (activations.layer(layer.rawValue)?.columns ?? 0)
+    }
+
+    /// One-hot a then one-hot b (2p columns), the first `count` of them.
+    static func oneHotTokens(_ data: ModularAdditionDataset, count: Int) -> Matrix<Double> {
+        let p = data.p
+        var x = Matrix<Double>(rows: data.count, columns: 2 * p)
+        for i in 0..<data.count {
+            let (a, b) = data.pair(i)
+            x[i, a] = 1
+            x[i, p + b] = 1
+        }
+        return count >= 2 * p ? x : x.columns(0..<count)
+    }
+
+    /// The test accuracy of always predicting the train split's most frequent class.
+    static func majorityRate(_ targets: [Int], train: [Int], test: [Int], classes: Int) -> Double {
+        guard !test.isEmpty else { return 0 }
+        var counts = [Int](repeating: 0, count: classes)
+        for i in train { counts[targets[i]] += 1 }
+        let top = counts.indices.max { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) } ?? 0
+        return Double(test.filter { targets[$0] == top }.count) / Double(test.count)
+    }
+
+    static func basisName(_ basis: InteractionBasis?, layer: NodeLayer) -> String {
+        guard let basis else { return layer == .output ? "logits" : "raw activations" }
+        return basis.kind == .identity ? (layer == .output ? "logits" : "identity") : basis.kind.rawValue
+    }
+
+    /// Shortest round-tripping decimal, as in the JSON.
+    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "nan" }
+
+    /// CSV with quoting where needed (`,`, `"`, line breaks), one line per row.
+    static func csv(_ rows: [[String]]) -> String {
+        rows.map { row in
+            row.map { cell in
+                cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                    ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
+            }.joined(separator: ",")
+        }.joined(separator: "\n") + "\n"
+    }
+}
