@@ -38,33 +38,79 @@ public enum EdgeAblation {
         return (0..<e.rows).map { i in (0..<e.columns).map { j in j == 0 || e[i, j] >= threshold } }
     }
 
-    /// A section's bases in float32 and its input features: what every try of a bisection
-    /// shares.
+    /// What every try of a bisection shares: the input features and the section's linear maps
+    /// already multiplied by C⁺ (from the left) and C_out (from the right), in float32.
+    ///
+    /// The model has no LayerNorm, so the masked input (f̂⊙m)·C⁺ only ever meets linear maps
+    /// before a nonlinearity: (f̂⊙m)·C⁺·W = f̂[:, m]·(C⁺·W)[m]. A try then costs in proportion
+    /// to the edges it keeps (the gathered columns m of each distinct mask row), not to
+    /// rib_in per row.
     struct Section {
         let layer: NodeLayer
-        let cPlus: Matrix<Float>, cOut: Matrix<Float>, cOutPlus: Matrix<Float>
-        /// f̂_in = f·C_in, rows × rin.
+        let cOutPlus: Matrix<Float>
+        /// f̂_in = f·C_in, rows × rin (n_ctx rows per sample for ln1.0).
         let features: Matrix<Float>
+        /// C⁺·C_out: the residual path (the whole linear map for unembed → output).
+        let direct: Matrix<Float>
+        /// ln2.0: C⁺·W_in and W_out·C_out. ln1.0: C⁺·W_Q, C⁺·W_K, C⁺·W_V and W_O·C_out.
+        let maps: [Matrix<Float>]
 
-        init(layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis, activations: Matrix<Float>) {
+        init(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis, activations: Matrix<Float>) {
             self.layer = layer
-            cPlus = basis.cPlus.converted(to: Float.self)
-            cOut = next.c.converted(to: Float.self)
+            let cPlus = basis.cPlus.converted(to: Float.self), cOut = next.c.converted(to: Float.self)
             cOutPlus = next.cPlus.converted(to: Float.self)
             features = activations * basis.c.converted(to: Float.self)
+            switch layer {
+            case .ln1:
+                direct = cPlus * cOut
+                maps = [cPlus * model.query, cPlus * model.key, cPlus * model.value, model.output * cOut]
+            case .ln2:
+                direct = cPlus * cOut
+                maps = [cPlus * model.mlpIn, model.mlpOut * cOut]
+            default:
+                direct = cPlus * (model.unembed * cOut)
+                maps = []
+            }
+        }
+
+        /// The section's output features `outputs` with the inputs outside `row` ablated.
+        func run(_ model: FoldedTransformer<Float>, keeping row: [Bool], outputs: [Int]) -> Matrix<Float> {
+            let kept = row.indices.filter { row[$0] }
+            let f = features.gatheringColumns(kept)
+            func restricted(_ m: Matrix<Float>) -> Matrix<Float> { m.gatheringRows(kept) }
+            let direct = restricted(self.direct).gatheringColumns(outputs)
+            switch layer {
+            case .ln1:
+                let ctx = model.config.nCtx, n = features.rows / ctx
+                let last = f.gatheringRows(Array(stride(from: ctx - 1, to: features.rows, by: ctx)))
+                var y = last * direct
+                model.attendLastQuery(into: &y, queries: last * restricted(maps[0]), queryRows: Array(0..<n),
+                                      keys: f * restricted(maps[1]), values: f * restricted(maps[2]), rows: Array(0..<(n * ctx)),
+                                      projection: maps[3].gatheringColumns(outputs))
+                return y
+            case .ln2:
+                var hidden = f * restricted(maps[0])
+                hidden.elements.withUnsafeMutableBufferPointer { hp in
+                    for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
+                }
+                var y = f * direct
+                y.addProduct(hidden, maps[1].gatheringColumns(outputs))
+                return y
+            default:
+                return f * direct
+            }
         }
     }
 
     /// Accuracy with the section starting at `layer` ablated to `mask`.
     public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
                                 mask: [[Bool]], activations: Matrix<Float>, labels: [Int]) -> Double {
-        accuracy(model: model, section: Section(layer: layer, basis: basis, next: next, activations: activations), mask: mask, labels: labels)
+        accuracy(model: model, section: Section(model: model, layer: layer, basis: basis, next: next, activations: activations), mask: mask, labels: labels)
     }
 
-    static func accuracy(model: FoldedTransformer<Float>, section prepared: Section, mask: [[Bool]], labels: [Int]) -> Double {
-        let (layer, cPlus, cOut, cOutPlus, features) = (prepared.layer, prepared.cPlus, prepared.cOut, prepared.cOutPlus, prepared.features)
+    static func accuracy(model: FoldedTransformer<Float>, section: Section, mask: [[Bool]], labels: [Int]) -> Double {
         let samples = labels.count
-        var outFeatures = Matrix<Float>(rows: samples, columns: cOut.columns)
+        var outFeatures = Matrix<Float>(rows: samples, columns: section.cOutPlus.rows)
         var groups: [[Bool]: [Int]] = [:]
         for (i, row) in mask.enumerated() { groups[row, default: []].append(i) }
         let ordered = groups.sorted(by: { $0.value[0] < $1.value[0] })
@@ -73,38 +119,21 @@ public enum EdgeAblation {
         let parts = ConcurrentResults<Matrix<Float>>(count: ordered.count)
         DispatchQueue.concurrentPerform(iterations: min(2, ordered.count)) { worker in
             for g in stride(from: worker, to: ordered.count, by: 2) {
-                let (row, outputs) = ordered[g]
-                var kept = features
-                kept.elements.withUnsafeMutableBufferPointer { kp in
-                    let width = features.columns
-                    for r in 0..<features.rows { for j in 0..<width where !row[j] { kp[r * width + j] = 0 } }
-                }
-                let y = section(model, layer, kept * cPlus)               // samples × orig_out
-                var cs = Matrix<Float>(rows: cOut.rows, columns: outputs.count)
-                for (k, i) in outputs.enumerated() { for r in 0..<cOut.rows { cs[r, k] = cOut[r, i] } }
-                parts.set(g, y * cs)
+                parts.set(g, section.run(model, keeping: ordered[g].key, outputs: ordered[g].value))
             }
         }
         for (g, (_, outputs)) in ordered.enumerated() {
             let part = parts.value(g)
             for s in 0..<samples { for (k, i) in outputs.enumerated() { outFeatures[s, i] = part[s, k] } }
         }
-        let out = outFeatures * cOutPlus
+        let out = outFeatures * section.cOutPlus
         let logits: Matrix<Float>
-        switch layer {
+        switch section.layer {
         case .ln1: logits = model.unembedSection(model.mlpSection(out))
         case .ln2: logits = model.unembedSection(out)
         default: logits = out
         }
         return NodeAblation.argmaxAccuracy(logits, labels: labels)
-    }
-
-    static func section(_ model: FoldedTransformer<Float>, _ layer: NodeLayer, _ x: Matrix<Float>) -> Matrix<Float> {
-        switch layer {
-        case .ln1: return model.attentionSection(x)
-        case .ln2: return model.mlpSection(x)
-        default: return model.unembedSection(x)
-        }
     }
 
     /// The bisection of §10 over the number of ablated edges, counted in orig dims.
@@ -113,7 +142,7 @@ public enum EdgeAblation {
                               tolerance: Double = 0.001, progress: (Try) -> Void = { _ in }) -> Result {
         let total = basis.originalDimension * next.originalDimension
         let available = edges.rows * (edges.columns - 1)
-        let prepared = Section(layer: layer, basis: basis, next: next, activations: activations)
+        let prepared = Section(model: model, layer: layer, basis: basis, next: next, activations: activations)
         var lower = 0, upper = total
         var tries: [Try] = []
         while upper - lower > 1 {

@@ -84,15 +84,7 @@ public enum NodeAblation {
         hidden.elements.withUnsafeMutableBufferPointer { hp in
             for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
         }
-        hidden.elements.withUnsafeBufferPointer { hp in
-            outUnembed.elements.withUnsafeBufferPointer { wp in
-                logits.elements.withUnsafeMutableBufferPointer { lp in
-                    Float.gemm(transposeA: false, transposeB: false, m: hidden.rows, n: outUnembed.columns, k: hidden.columns, alpha: 1,
-                               a: hp.baseAddress!, lda: hidden.columns, b: wp.baseAddress!, ldb: outUnembed.columns,
-                               beta: 1, c: lp.baseAddress!, ldc: outUnembed.columns)
-                }
-            }
-        }
+        logits.addProduct(hidden, outUnembed)
         return logits
     }
 

@@ -36,7 +36,7 @@ public extension FoldedTransformer {
             for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
         }
         var x2 = x1
-        Self.accumulate(&x2, hidden, mlpOut)
+        x2.addProduct(hidden, mlpOut)
         return x2
     }
 

@@ -65,7 +65,7 @@ public extension FoldedTransformer {
             for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
         }
         var x2 = x1
-        Self.accumulate(&x2, hidden, mlpOut)
+        x2.addProduct(hidden, mlpOut)
         let logits = x2.multiplied(by: unembed)
         return TransformerActivations(residPre: x0, residMid: x1, residPost: x2, logits: logits)
     }
@@ -103,8 +103,10 @@ public extension FoldedTransformer {
     /// x1 += z·W_O^f, where z is each sample's last-query attention over its n_ctx positions:
     /// sample s's query is `queries[queryRows[s]]`, its keys and values at position p are row
     /// `rows[s·n_ctx + p]` of `keys` and `values`. The one attention loop every caller shares.
+    /// With `projection` (h·(d_head+1) × anything), x1 += z·projection instead: W_O^f already
+    /// multiplied into whatever follows.
     func attendLastQuery(into x1: inout Matrix<Scalar>, queries: Matrix<Scalar>, queryRows: [Int],
-                         keys: Matrix<Scalar>, values: Matrix<Scalar>, rows indices: [Int]) {
+                         keys: Matrix<Scalar>, values: Matrix<Scalar>, rows indices: [Int], projection: Matrix<Scalar>? = nil) {
         let ctx = config.nCtx, h = config.nHeads, dh = config.dHead, vw = dh + 1
         let n = queryRows.count
         // Softmax over the n_ctx keys the last query sees, then z = pattern · V per head.
@@ -145,20 +147,6 @@ public extension FoldedTransformer {
             }
         }
         // x1 = x0[last] + z · W_O^f
-        Self.accumulate(&x1, z, output)
-    }
-
-    /// c += a · b.
-    static func accumulate(_ c: inout Matrix<Scalar>, _ a: Matrix<Scalar>, _ b: Matrix<Scalar>) {
-        precondition(c.rows == a.rows && a.columns == b.rows && b.columns == c.columns, "shape mismatch")
-        a.elements.withUnsafeBufferPointer { ap in
-            b.elements.withUnsafeBufferPointer { bp in
-                c.elements.withUnsafeMutableBufferPointer { cp in
-                    Scalar.gemm(transposeA: false, transposeB: false, m: a.rows, n: b.columns, k: a.columns, alpha: 1,
-                                a: ap.baseAddress!, lda: a.columns, b: bp.baseAddress!, ldb: b.columns, beta: 1,
-                                c: cp.baseAddress!, ldc: c.columns)
-                }
-            }
-        }
+        x1.addProduct(z, projection ?? output)
     }
 }

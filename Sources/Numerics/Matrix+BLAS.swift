@@ -24,6 +24,22 @@ public extension Matrix {
 
     static func * (lhs: Matrix, rhs: Matrix) -> Matrix { lhs.multiplied(by: rhs) }
 
+    /// self += a·b, in one gemm (beta = 1).
+    mutating func addProduct(_ a: Matrix, _ b: Matrix) {
+        precondition(rows == a.rows && a.columns == b.rows && b.columns == columns,
+                     "cannot add \(a.rows)x\(a.columns)·\(b.rows)x\(b.columns) to \(rows)x\(columns)")
+        guard rows > 0 && columns > 0 && a.columns > 0 else { return }
+        let (m, n, k) = (rows, columns, a.columns)
+        a.elements.withUnsafeBufferPointer { ap in
+            b.elements.withUnsafeBufferPointer { bp in
+                elements.withUnsafeMutableBufferPointer { cp in
+                    Scalar.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+                                a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, beta: 1, c: cp.baseAddress!, ldc: n)
+                }
+            }
+        }
+    }
+
     /// selfᵀ·self.
     var gram: Matrix { multiplied(by: self, transposeSelf: true) }
 

@@ -74,6 +74,36 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
         return out
     }
 
+    /// The rows at `indices`, in that order, as a new matrix.
+    public func gatheringRows(_ indices: [Int]) -> Matrix {
+        var out = Matrix(rows: indices.count, columns: columns)
+        elements.withUnsafeBufferPointer { src in
+            out.elements.withUnsafeMutableBufferPointer { dst in
+                for (r, i) in indices.enumerated() {
+                    precondition(i >= 0 && i < rows, "row \(i) out of range")
+                    (dst.baseAddress! + r * columns).update(from: src.baseAddress! + i * columns, count: columns)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The columns at `indices`, in that order, as a new matrix.
+    public func gatheringColumns(_ indices: [Int]) -> Matrix {
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < columns }, "column out of range")
+        var out = Matrix(rows: rows, columns: indices.count)
+        let width = indices.count
+        elements.withUnsafeBufferPointer { src in
+            out.elements.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows {
+                    let from = src.baseAddress! + r * columns, to = dst.baseAddress! + r * width
+                    for (c, i) in indices.enumerated() { to[c] = from[i] }
+                }
+            }
+        }
+        return out
+    }
+
     /// The same values in another precision.
     public func converted<Other: BLASScalar>(to: Other.Type = Other.self) -> Matrix<Other> {
         Matrix<Other>(rows: rows, columns: columns, elements: elements.map { Other($0) })
