@@ -36,7 +36,7 @@ let package = Package(
         // Leiden community detection (Traag, Waltman & van Eck 2019) on weighted undirected graphs.
         .target(name: "Leiden", swiftSettings: releaseSpeed),
         // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.
-        .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts"], swiftSettings: releaseSpeed),
+        .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts", "Leiden"], swiftSettings: releaseSpeed),
 
         // The engine: spec, validation, DAG, cache, store, ledger, executors. Knows stages
         // only through the `StageKind` protocol.
@@ -45,7 +45,7 @@ let package = Package(
             dependencies: ["CLibCrypto", "CSpawn", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Stage kinds: one folder per kind, named after it.
-        .target(name: "StageKinds", dependencies: ["Engine", "Model", "Artefacts", "Numerics", "Interpretability"]),
+        .target(name: "StageKinds", dependencies: ["Engine", "Model", "Artefacts", "Numerics", "Interpretability", "Leiden"]),
         .executableTarget(
             name: "runner",
             dependencies: ["Engine", "StageKinds", "Numerics", .product(name: "ArgumentParser", package: "swift-argument-parser")]

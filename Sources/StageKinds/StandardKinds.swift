@@ -11,5 +11,6 @@ public extension KindRegistry {
         EdgesStage(),
         AblateStage(),
         ProbeStage(),
+        ClusterStage(),
     ])
 }

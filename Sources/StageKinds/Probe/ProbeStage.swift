@@ -169,8 +169,8 @@ public struct ProbeStage: StageKind {
             ("layers", .object(layerJSON)),
         ])
         try Data((result.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
-        try Data(Self.csv(rows).utf8).write(to: URL(fileURLWithPath: csv))
-        try Data(Self.csv(longRows).utf8).write(to: URL(fileURLWithPath: long))
+        try Data(CSVText.make(rows).utf8).write(to: URL(fileURLWithPath: csv))
+        try Data(CSVText.make(longRows).utf8).write(to: URL(fileURLWithPath: long))
     }
 
     // MARK: - Linear probes
@@ -232,7 +232,7 @@ public struct ProbeStage: StageKind {
             ("layers", .object(layerJSON)),
         ])
         try Data((result.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
-        try Data(Self.csv(rows).utf8).write(to: URL(fileURLWithPath: csv))
+        try Data(CSVText.make(rows).utf8).write(to: URL(fileURLWithPath: csv))
     }
 
     /// The class of every pair, and the number of classes.
@@ -306,14 +306,4 @@ public struct ProbeStage: StageKind {
 
     /// Shortest round-tripping decimal, as in the JSON.
     static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "nan" }
-
-    /// CSV with quoting where needed (`,`, `"`, line breaks), one line per row.
-    static func csv(_ rows: [[String]]) -> String {
-        rows.map { row in
-            row.map { cell in
-                cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                    ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
-            }.joined(separator: ",")
-        }.joined(separator: "\n") + "\n"
-    }
 }
