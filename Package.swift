@@ -38,6 +38,9 @@ let package = Package(
         // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.
         .target(name: "Interpretability", dependencies: ["Numerics", "Model", "Artefacts", "Leiden"], swiftSettings: releaseSpeed),
 
+        // Reports: tables (Markdown, CSV) and figures (SVG) assembled into one self-contained HTML page.
+        .target(name: "Reporting"),
+
         // The engine: spec, validation, DAG, cache, store, ledger, executors. Knows stages
         // only through the `StageKind` protocol.
         .target(
@@ -45,7 +48,7 @@ let package = Package(
             dependencies: ["CLibCrypto", "CSpawn", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Stage kinds: one folder per kind, named after it.
-        .target(name: "StageKinds", dependencies: ["Engine", "Model", "Artefacts", "Numerics", "Interpretability", "Leiden"]),
+        .target(name: "StageKinds", dependencies: ["Engine", "Model", "Artefacts", "Numerics", "Interpretability", "Leiden", "Reporting"]),
         .executableTarget(
             name: "runner",
             dependencies: ["Engine", "StageKinds", "Numerics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -56,6 +59,7 @@ let package = Package(
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
         .testTarget(name: "LeidenTests", dependencies: ["Leiden"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
         .testTarget(name: "ArtefactsTests", dependencies: ["Artefacts", "Numerics"]),
         .testTarget(name: "InterpretabilityTests", dependencies: ["Interpretability", "Model", "Artefacts", "Numerics"]),

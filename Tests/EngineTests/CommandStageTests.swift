@@ -83,6 +83,29 @@ import Testing
         #expect(names.hasSuffix("2 2 2 yes\n"))
     }
 
+    /// A fan-in consumer learns which foreach item each input came from (so a report can say
+    /// "seed 3"), and because it sees them, the items are part of its key.
+    @Test func aFanInConsumerSeesEachInputsItemAndTheItemsKeyIt() throws {
+        let ws = TestWorkspace()
+        func spec(_ seeds: String) -> String {
+            """
+            {"pipeline": "fan", "stages": {
+              "make": {"kind": "command", "foreach": {"seed": \(seeds)}, "params": {"shell": "echo same > ${outputs.o}", "outputs": {"o": "o"}}},
+              "gather": {"kind": "command", "inputs": {"parts": "make@*:o"},
+                         "params": {"shell": "echo \\"$RUNNER_INPUT_PARTS_0_ITEM $RUNNER_INPUT_PARTS_1_ITEM\\" > ${outputs.o}", "outputs": {"o": "items.txt"}}}
+            }}
+            """
+        }
+        ws.write("p.json", spec("[1, 2]"))
+        _ = try ws.run("p.json")
+        #expect(ws.read("results/fan/gather/items.txt") == "{\"seed\":1} {\"seed\":2}\n")
+        // Same artefacts (every 'make' writes "same"), other items: the consumer reruns.
+        ws.write("p.json", spec("[1, 3]"))
+        let outcomes = try ws.run("p.json")
+        #expect(outcomes["gather"].map { "\($0)" }?.hasPrefix("done") == true, "\(String(describing: outcomes["gather"]))")
+        #expect(ws.read("results/fan/gather/items.txt") == "{\"seed\":1} {\"seed\":3}\n")
+    }
+
     @Test func aProgramMissingFromPathFailsWithAClearReason() throws {
         let ws = TestWorkspace()
         ws.write("p.json", """

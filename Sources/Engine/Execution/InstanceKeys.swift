@@ -32,7 +32,9 @@ struct InstanceKeys {
                 var digests: [JSONValue] = []
                 for id in ids {
                     guard let record = records[id], let o = record.output(output) else { return nil }
-                    digests.append(.string(o.artefact.digest))
+                    // A fan-in consumer sees which item each input came from, so the items key it too.
+                    digests.append(fanIn ? .object([("item", Self.item(of: pipeline.instances[id])), ("digest", .string(o.artefact.digest))])
+                                         : .string(o.artefact.digest))
                 }
                 inputs.append((input.name, fanIn ? .array(digests) : digests[0]))
             }
@@ -53,6 +55,22 @@ struct InstanceKeys {
         }
         return paths
     }
+
+    /// Input name → the foreach item of each input's producer (empty objects for files).
+    func inputItems(for instance: StageInstance, records: [RunRecord?]) -> [String: [JSONValue]] {
+        var items: [String: [JSONValue]] = [:]
+        for input in instance.inputs {
+            switch input.source {
+            case .file:
+                items[input.name] = [.object([])]
+            case let .stage(ids, output, _):
+                items[input.name] = ids.compactMap { id in records[id]?.output(output).map { _ in Self.item(of: pipeline.instances[id]) } }
+            }
+        }
+        return items
+    }
+
+    static func item(of instance: StageInstance) -> JSONValue { .object(instance.item) }
 
     /// What the ledger shows as an instance's inputs: where each came from and its digest.
     func describeInputs(_ instance: StageInstance, manifest: KeyManifest?) -> JSONValue {

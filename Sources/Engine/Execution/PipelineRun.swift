@@ -229,6 +229,7 @@ public final class PipelineRun: @unchecked Sendable {
         running[i] = RunningState(instance: i, started: Date(), fraction: nil, message: "")
         display.handle(.started(instance: i))
         let job = StageJob(instance: instance, manifest: manifest, inputs: keys.inputPaths(for: instance, records: records),
+                           inputItems: keys.inputItems(for: instance, records: records),
                            store: store, ledger: ledger, pipelineName: pipeline.name, workspace: store.workspace,
                            ledgerRow: attemptStart(i, key: manifest.key, manifest: manifest), options: options, processes: processes,
                            trash: trash)

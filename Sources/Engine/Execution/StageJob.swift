@@ -11,6 +11,7 @@ struct StageJob: Sendable {
     let instance: StageInstance
     let manifest: KeyManifest
     let inputs: [String: [String]]
+    let inputItems: [String: [JSONValue]]
     let store: Store
     let ledger: Ledger
     let pipelineName: String
@@ -50,9 +51,10 @@ struct StageJob: Sendable {
             let parent = ((attempt.outputDirectory + "/" + o.path) as NSString).deletingLastPathComponent
             if parent != attempt.outputDirectory { try? FileSystem.makeDirectories(parent) }
         }
-        let context = StageContext(instanceName: instance.name, params: instance.params, inputs: inputs, outputs: outputs,
+        var context = StageContext(instanceName: instance.name, params: instance.params, inputs: inputs, outputs: outputs,
                                    outputDirectory: attempt.outputDirectory, checkpointDirectory: attempt.checkpointDirectory,
                                    progressFile: attempt.progressFile, threads: threads, workspace: workspace)
+        context.inputItems = inputItems
         let inputsJSON = JSONValue.object(instance.inputs.map { input in
             let paths = inputs[input.name] ?? []
             if case let .stage(_, _, fanIn) = input.source, fanIn { return (input.name, .array(paths.map { .string($0) })) }
@@ -94,7 +96,11 @@ struct StageJob: Sendable {
             let joined = paths.joined(separator: ":")
             if joined.utf8.count < 100_000 { environment[v] = joined }
             environment[v + "_COUNT"] = String(paths.count)
-            for (j, p) in paths.enumerated() { environment["\(v)_\(j)"] = p }
+            let items = inputItems[name] ?? []
+            for (j, p) in paths.enumerated() {
+                environment["\(v)_\(j)"] = p
+                if j < items.count, items[j] != .object([]) { environment["\(v)_\(j)_ITEM"] = items[j].compact }
+            }
         }
 
         let header = "# runner: \(instance.name) (key \(key.prefix(12))), attempt \(attempt.id)\n# argv: \(JSONValue.array(argv.map { .string($0) }).compact)\n"
@@ -146,6 +152,7 @@ public struct StageRequest: Sendable {
             ("instance", .string(context.instanceName)),
             ("params", context.params.value),
             ("inputs", .object(context.inputs.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .string($0) })) })),
+            ("input_items", .object(context.inputItems.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value)) })),
             ("outputs", .object(context.outputs.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("output_dir", .string(context.outputDirectory)),
             ("checkpoint_dir", .string(context.checkpointDirectory)),
@@ -168,5 +175,6 @@ public struct StageRequest: Sendable {
                                inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, $0.1.arrayValue?.compactMap(\.stringValue) ?? []) }),
                                outputs: Dictionary(uniqueKeysWithValues: outputs.compactMap { k, v in v.stringValue.map { (k, $0) } }),
                                outputDirectory: outDir, checkpointDirectory: ckpt, progressFile: progress, threads: threads, workspace: workspace)
+        context.inputItems = Dictionary(uniqueKeysWithValues: (json["input_items"]?.objectValue ?? []).map { ($0.0, $0.1.arrayValue ?? []) })
     }
 }

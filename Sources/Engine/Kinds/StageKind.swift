@@ -12,6 +12,10 @@ public struct StageContext: Sendable {
     public var params: StageParams
     /// Input name → path(s): one for a single reference or file, several for a fan-in.
     public var inputs: [String: [String]]
+    /// Input name → the foreach item (an object, empty when the producer has no foreach) of the
+    /// instance behind each path of `inputs`, in the same order: what a fan-in consumer uses
+    /// to tell its inputs apart. For fan-in inputs the items are part of the cache key.
+    public var inputItems: [String: [JSONValue]] = [:]
     /// Output name → absolute path the stage must create.
     public var outputs: [String: String]
     public var outputDirectory: String

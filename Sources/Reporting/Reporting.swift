@@ -1,0 +1,1 @@
+// Reports: see the files beside this one.
