@@ -74,31 +74,45 @@ public enum EdgeAblation {
         }
 
         /// The section's output features `outputs` with the inputs outside `row` ablated.
-        func run(_ model: FoldedTransformer<Float>, keeping row: [Bool], outputs: [Int]) -> Matrix<Float> {
+        /// The section's output features `outputs` with the inputs outside `row` ablated. Samples
+        /// go in blocks so that each block's hidden layer (or keys and values) stays in cache
+        /// between the gemm that makes it, the nonlinearity and the gemm that reads it.
+        func run(_ model: FoldedTransformer<Float>, keeping row: [Bool], outputs: [Int], block: Int = 512) -> Matrix<Float> {
             let kept = row.indices.filter { row[$0] }
-            let f = features.gatheringColumns(kept)
             func restricted(_ m: Matrix<Float>) -> Matrix<Float> { m.gatheringRows(kept) }
             let direct = restricted(self.direct).gatheringColumns(outputs)
+            let maps: [Matrix<Float>]
             switch layer {
-            case .ln1:
-                let ctx = model.config.nCtx, n = features.rows / ctx
-                let last = f.gatheringRows(Array(stride(from: ctx - 1, to: features.rows, by: ctx)))
-                var y = last * direct
-                model.attendLastQuery(into: &y, queries: last * restricted(maps[0]), queryRows: Array(0..<n),
-                                      keys: f * restricted(maps[1]), values: f * restricted(maps[2]), rows: Array(0..<(n * ctx)),
-                                      projection: maps[3].gatheringColumns(outputs))
-                return y
-            case .ln2:
-                var hidden = f * restricted(maps[0])
-                hidden.elements.withUnsafeMutableBufferPointer { hp in
-                    for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
-                }
-                var y = f * direct
-                y.addProduct(hidden, maps[1].gatheringColumns(outputs))
-                return y
-            default:
-                return f * direct
+            case .ln1: maps = [restricted(self.maps[0]), restricted(self.maps[1]), restricted(self.maps[2]), self.maps[3].gatheringColumns(outputs)]
+            case .ln2: maps = [restricted(self.maps[0]), self.maps[1].gatheringColumns(outputs)]
+            default: maps = []
             }
+            let ctx = layer == .ln1 ? model.config.nCtx : 1
+            let samples = features.rows / ctx
+            var y = Matrix<Float>(rows: samples, columns: outputs.count)
+            for first in stride(from: 0, to: samples, by: block) {
+                let n = min(block, samples - first)
+                let f = features.gatheringColumns(kept, rows: first * ctx..<(first + n) * ctx)
+                var part: Matrix<Float>
+                switch layer {
+                case .ln1:
+                    let last = f.gatheringRows(Array(stride(from: ctx - 1, to: f.rows, by: ctx)))
+                    part = last * direct
+                    model.attendLastQuery(into: &part, queries: last * maps[0], queryRows: Array(0..<n),
+                                          keys: f * maps[1], values: f * maps[2], rows: Array(0..<(n * ctx)), projection: maps[3])
+                case .ln2:
+                    var hidden = f * maps[0]
+                    hidden.elements.withUnsafeMutableBufferPointer { hp in
+                        for i in hp.indices { hp[i] = hp[i] < 0 ? 0 : hp[i] }  // a select, which vectorises
+                    }
+                    part = f * direct
+                    part.addProduct(hidden, maps[1])
+                default:
+                    part = f * direct
+                }
+                y.elements.replaceSubrange(first * outputs.count..<(first + n) * outputs.count, with: part.elements)
+            }
+            return y
         }
     }
 

@@ -82,7 +82,7 @@ public enum NodeAblation {
     static func mlpLogits(hidden: Matrix<Float>, linear: Matrix<Float>, outUnembed: Matrix<Float>) -> Matrix<Float> {
         var hidden = hidden, logits = linear
         hidden.elements.withUnsafeMutableBufferPointer { hp in
-            for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
+            for i in hp.indices { hp[i] = hp[i] < 0 ? 0 : hp[i] }  // a select, which vectorises
         }
         logits.addProduct(hidden, outUnembed)
         return logits

@@ -33,7 +33,7 @@ public extension FoldedTransformer {
     func mlpSection(_ x1: Matrix<Scalar>) -> Matrix<Scalar> {
         var hidden = x1 * mlpIn
         hidden.elements.withUnsafeMutableBufferPointer { hp in
-            for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
+            for i in hp.indices { hp[i] = hp[i] < 0 ? 0 : hp[i] }  // a select, which vectorises
         }
         var x2 = x1
         x2.addProduct(hidden, mlpOut)

@@ -62,7 +62,7 @@ public extension FoldedTransformer {
         // x2 = x1 + relu(x1 · W_in^f) · W_out^f
         var hidden = x1.multiplied(by: mlpIn)
         hidden.elements.withUnsafeMutableBufferPointer { hp in
-            for i in hp.indices where hp[i] < 0 { hp[i] = 0 }
+            for i in hp.indices { hp[i] = hp[i] < 0 ? 0 : hp[i] }  // a select, which vectorises
         }
         var x2 = x1
         x2.addProduct(hidden, mlpOut)
@@ -105,6 +105,8 @@ public extension FoldedTransformer {
     /// `rows[s·n_ctx + p]` of `keys` and `values`. The one attention loop every caller shares.
     /// With `projection` (h·(d_head+1) × anything), x1 += z·projection instead: W_O^f already
     /// multiplied into whatever follows.
+    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(exported: true, where Scalar == Float)
     func attendLastQuery(into x1: inout Matrix<Scalar>, queries: Matrix<Scalar>, queryRows: [Int],
                          keys: Matrix<Scalar>, values: Matrix<Scalar>, rows indices: [Int], projection: Matrix<Scalar>? = nil) {
         let ctx = config.nCtx, h = config.nHeads, dh = config.dHead, vw = dh + 1

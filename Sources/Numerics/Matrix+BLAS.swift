@@ -1,6 +1,7 @@
 /// Matrix products through BLAS.
 public extension Matrix {
     /// op(self)·op(other).
+    @inlinable
     func multiplied(by other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false) -> Matrix {
         let m = transposeSelf ? columns : rows
         let k = transposeSelf ? rows : columns
@@ -22,9 +23,11 @@ public extension Matrix {
         return out
     }
 
+    @inlinable
     static func * (lhs: Matrix, rhs: Matrix) -> Matrix { lhs.multiplied(by: rhs) }
 
     /// self += a·b, in one gemm (beta = 1).
+    @inlinable
     mutating func addProduct(_ a: Matrix, _ b: Matrix) {
         precondition(rows == a.rows && a.columns == b.rows && b.columns == columns,
                      "cannot add \(a.rows)x\(a.columns)·\(b.rows)x\(b.columns) to \(rows)x\(columns)")
@@ -41,9 +44,11 @@ public extension Matrix {
     }
 
     /// selfᵀ·self.
+    @inlinable
     var gram: Matrix { multiplied(by: self, transposeSelf: true) }
 
     /// self·x for a vector x.
+    @inlinable
     func multiplied(by x: [Scalar]) -> [Scalar] {
         precondition(x.count == columns, "vector of \(x.count) for \(rows)x\(columns)")
         var y = [Scalar](repeating: 0, count: rows)
@@ -60,6 +65,7 @@ public extension Matrix {
     }
 
     /// Adds `vector` to every row (a bias).
+    @inlinable
     mutating func addToEachRow(_ vector: [Scalar]) {
         precondition(vector.count == columns, "bias of \(vector.count) for \(columns) columns")
         let cols = columns

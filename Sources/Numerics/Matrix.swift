@@ -6,6 +6,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     /// Row-major elements: element (r, c) is `elements[r * columns + c]`.
     public var elements: [Scalar]
 
+    @inlinable
     public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
         precondition(rows >= 0 && columns >= 0, "negative matrix size \(rows)x\(columns)")
         self.rows = rows
@@ -13,6 +14,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
         elements = Array(repeating: value, count: rows * columns)
     }
 
+    @inlinable
     public init(rows: Int, columns: Int, elements: [Scalar]) {
         precondition(elements.count == rows * columns, "\(elements.count) elements for a \(rows)x\(columns) matrix")
         self.rows = rows
@@ -21,32 +23,38 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// A matrix from nested rows (for tests and small constants).
+    @inlinable
     public init(_ rows: [[Scalar]]) {
         let columns = rows.first?.count ?? 0
         precondition(rows.allSatisfy { $0.count == columns }, "ragged rows")
         self.init(rows: rows.count, columns: columns, elements: rows.flatMap { $0 })
     }
 
+    @inlinable
     public static func identity(_ n: Int) -> Matrix {
         var m = Matrix(rows: n, columns: n)
         for i in 0..<n { m.elements[i * n + i] = 1 }
         return m
     }
 
+    @inlinable
     public subscript(row: Int, column: Int) -> Scalar {
         get { elements[row * columns + column] }
         set { elements[row * columns + column] = newValue }
     }
 
+    @inlinable
     public func row(_ r: Int) -> ArraySlice<Scalar> {
         elements[r * columns..<(r + 1) * columns]
     }
 
+    @inlinable
     public func column(_ c: Int) -> [Scalar] {
         (0..<rows).map { elements[$0 * columns + c] }
     }
 
 
+    @inlinable
     public var transposed: Matrix {
         var t = Matrix(rows: columns, columns: rows)
         elements.withUnsafeBufferPointer { src in
@@ -60,11 +68,13 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// Rows `range` as a new matrix.
+    @inlinable
     public func rows(_ range: Range<Int>) -> Matrix {
         Matrix(rows: range.count, columns: columns, elements: Array(elements[range.lowerBound * columns..<range.upperBound * columns]))
     }
 
     /// Columns `range` as a new matrix.
+    @inlinable
     public func columns(_ range: Range<Int>) -> Matrix {
         var out = Matrix(rows: rows, columns: range.count)
         for r in 0..<rows {
@@ -75,6 +85,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// The rows at `indices`, in that order, as a new matrix.
+    @inlinable
     public func gatheringRows(_ indices: [Int]) -> Matrix {
         var out = Matrix(rows: indices.count, columns: columns)
         elements.withUnsafeBufferPointer { src in
@@ -88,15 +99,19 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
         return out
     }
 
-    /// The columns at `indices`, in that order, as a new matrix.
-    public func gatheringColumns(_ indices: [Int]) -> Matrix {
+    /// The columns at `indices`, in that order, of the rows `rowRange` (all rows by default),
+    /// as a new matrix.
+    @inlinable
+    public func gatheringColumns(_ indices: [Int], rows rowRange: Range<Int>? = nil) -> Matrix {
         precondition(indices.allSatisfy { $0 >= 0 && $0 < columns }, "column out of range")
-        var out = Matrix(rows: rows, columns: indices.count)
+        let range = rowRange ?? 0..<rows
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) out of 0..<\(rows)")
+        var out = Matrix(rows: range.count, columns: indices.count)
         let width = indices.count
         elements.withUnsafeBufferPointer { src in
             out.elements.withUnsafeMutableBufferPointer { dst in
-                for r in 0..<rows {
-                    let from = src.baseAddress! + r * columns, to = dst.baseAddress! + r * width
+                for (k, r) in range.enumerated() {
+                    let from = src.baseAddress! + r * columns, to = dst.baseAddress! + k * width
                     for (c, i) in indices.enumerated() { to[c] = from[i] }
                 }
             }
@@ -105,11 +120,13 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// The same values in another precision.
+    @inlinable
     public func converted<Other: BLASScalar>(to: Other.Type = Other.self) -> Matrix<Other> {
         Matrix<Other>(rows: rows, columns: columns, elements: elements.map { Other($0) })
     }
 
     /// Stacks matrices with equal column counts on top of each other.
+    @inlinable
     public static func vstack(_ parts: [Matrix]) -> Matrix {
         let columns = parts.first?.columns ?? 0
         precondition(parts.allSatisfy { $0.columns == columns }, "vstack of different widths")
@@ -117,6 +134,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// Places matrices with equal row counts side by side.
+    @inlinable
     public static func hstack(_ parts: [Matrix]) -> Matrix {
         let rows = parts.first?.rows ?? 0
         precondition(parts.allSatisfy { $0.rows == rows }, "hstack of different heights")
@@ -132,6 +150,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// The largest absolute difference from another matrix of the same shape.
+    @inlinable
     public func maxAbsDifference(_ other: Matrix) -> Scalar {
         precondition(rows == other.rows && columns == other.columns, "shape mismatch")
         var m: Scalar = 0

@@ -12,5 +12,6 @@ public extension KindRegistry {
         AblateStage(),
         ProbeStage(),
         ClusterStage(),
+        ReportStage(),
     ])
 }

@@ -208,6 +208,52 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// One run, by its full id.
+    public func run(id: String) throws -> RunRow? {
+        try db.read { db in
+            guard let r = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) else { return nil }
+            var counts: [String: Int] = [:]
+            for c in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM attempt WHERE run_id = ? GROUP BY status", arguments: [id]) {
+                counts[c["status"]] = c["n"]
+            }
+            return RunRow(id: id, pipeline: r["pipeline"], spec: r["spec"], overrides: r["overrides"], started: r["started"],
+                          ended: r["ended"], status: r["status"], counts: counts)
+        }
+    }
+
+    /// Run ids, most recent first (the order of `runs(limit:)`), of one pipeline or of all;
+    /// `offset` skips that many (`latest~N`).
+    public func recentRunIDs(pipeline: String? = nil, limit: Int, offset: Int = 0) throws -> [String] {
+        try db.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT id FROM run WHERE ?1 IS NULL OR pipeline = ?1 ORDER BY started DESC, id DESC LIMIT ?2 OFFSET ?3
+                """, arguments: [pipeline, limit, offset])
+        }
+    }
+
+    /// How many runs are recorded, of one pipeline or of all.
+    public func runCount(pipeline: String? = nil) throws -> Int {
+        try db.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run WHERE ?1 IS NULL OR pipeline = ?1", arguments: [pipeline]) ?? 0
+        }
+    }
+
+    /// Every run id that starts with `prefix` (taken literally), most recent first.
+    public func runIDs(prefix: String) throws -> [String] {
+        try db.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT id FROM run WHERE substr(id, 1, length(?1)) = ?1 ORDER BY started DESC, id DESC
+                """, arguments: [prefix])
+        }
+    }
+
+    /// The pipelines with recorded runs, most recently run first.
+    public func pipelineNames() throws -> [String] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT pipeline FROM run GROUP BY pipeline ORDER BY MAX(started) DESC, pipeline")
+        }
+    }
+
     /// Resolves `latest`, `latest~N` or a run-id prefix.
     public func runID(matching selector: String) throws -> String? {
         if selector == "latest" || selector.hasPrefix("latest~") {

@@ -1,0 +1,272 @@
+import Engine
+import Foundation
+
+/// What the `report` stage read from its fan-in inputs, keyed by the foreach item (seed, basis)
+/// of the instance behind each file, never by file names.
+struct ReportData {
+    struct Key: Hashable {
+        var seed: String
+        var basis: String
+    }
+
+    struct Evaluation {
+        var testAccuracy: Double
+        var testWrong: Int?
+        var testSamples: Int?
+        var trainAccuracy: Double?
+    }
+
+    struct BasisLayer {
+        var keptDims: Int
+        /// Λ (LIB) or the PCA variances, in basis order.
+        var values: [Double]
+    }
+
+    struct EdgeSection {
+        var edges: Int?
+        var mass90: Int
+        var mass99: Int
+        var gini: Double?
+    }
+
+    struct NodeLayerAblation {
+        /// (k, accuracy) in the file's order (k descending).
+        var curve: [(k: Int, accuracy: Double)]
+        var featuresFor99: Int?
+        var featuresFor90: Int?
+    }
+
+    struct NodeAblation {
+        var base: Double
+        var layers: [String: NodeLayerAblation]
+    }
+
+    struct BisectionSection {
+        var required: Int
+        var available: Int?
+    }
+
+    struct Bisection {
+        var base: Double?
+        var tolerance: Double?
+        var sections: [String: BisectionSection]
+    }
+
+    struct ClusterInfo {
+        var number: Int
+        var size: Int
+        /// (frequency, count), most frequent first.
+        var frequencies: [(Int, Int)]
+    }
+
+    struct Clusters {
+        var resolution: Double?
+        var modularity: Double
+        var count: Int
+        var clusteredNodes: Int?
+        var singletons: Int?
+        var membership: [String: [Int]]
+        var list: [ClusterInfo]
+    }
+
+    static let layers = ["ln1.0", "ln2.0", "unembed"]
+    static let sections = ["ln1.0->ln2.0", "ln2.0->unembed", "unembed->output"]
+    /// The optional inputs, in the order the page and tables use them.
+    static let optionalInputs = ["bases", "edges", "edge_arrays", "nodes", "bisection", "labels", "clusters"]
+
+    var seeds: [String] = []
+    var bases: [String] = []
+    var evaluation: [String: Evaluation] = [:]
+    var basisLayers: [Key: [String: BasisLayer]] = [:]
+    var edges: [Key: [String: EdgeSection]] = [:]
+    var edgeArrays: [Key: String] = [:]
+    var nodes: [Key: NodeAblation] = [:]
+    var bisection: [Key: Bisection] = [:]
+    /// Label cells per layer, by feature.
+    var labels: [Key: [String: [Int: String]]] = [:]
+    var clusters: [Key: Clusters] = [:]
+    /// Optional inputs that were not given (or given with no files).
+    var missing: [String] = []
+
+    /// Reads every input of `context`. `defaultSeed` names the seed of inputs whose producer has
+    /// no `seed` in its foreach item.
+    init(_ context: StageContext, defaultSeed: String) throws {
+        var seedSet = Set<String>(), basisSet = Set<String>()
+
+        for (item, path) in try Self.entries("evaluation", context, perBasis: false, defaultSeed: defaultSeed) {
+            let json = try Self.json(path, input: "evaluation")
+            guard let test = json["test"], let accuracy = test["accuracy"]?.doubleValue else {
+                throw StageFailure("input 'evaluation' \(Self.describe(item)): \(Self.name(path)) has no test accuracy (is it evaluate's metrics.json, with the 'test' split?)")
+            }
+            guard evaluation[item.seed] == nil else { throw Self.duplicate("evaluation", item) }
+            evaluation[item.seed] = Evaluation(testAccuracy: accuracy, testWrong: test["n_wrong"]?.intValue, testSamples: test["n_samples"]?.intValue,
+                                               trainAccuracy: json["train"]?["accuracy"]?.doubleValue)
+            seedSet.insert(item.seed)
+        }
+
+        for (item, path) in try Self.entries("bases", context, perBasis: true, defaultSeed: defaultSeed) {
+            let json = try Self.json(path, input: "bases")
+            guard let layers = json["layers"]?.objectValue else {
+                throw StageFailure("input 'bases' \(Self.describe(item)): \(Self.name(path)) has no 'layers' object (is it fit-basis's basis.json summary, not basis.h5?)")
+            }
+            var out: [String: BasisLayer] = [:]
+            for (name, layer) in layers where Self.layers.contains(name) {
+                guard let kept = layer["kept_dim"]?.intValue else { continue }
+                let values = (layer["lambda"] ?? layer["variances"])?.arrayValue?.compactMap(\.doubleValue) ?? []
+                out[name] = BasisLayer(keptDims: kept, values: values)
+            }
+            try Self.insert(out, for: item, into: &basisLayers, input: "bases")
+            seedSet.insert(item.seed); basisSet.insert(item.basis)
+        }
+
+        for (item, path) in try Self.entries("edges", context, perBasis: true, defaultSeed: defaultSeed) {
+            let json = try Self.json(path, input: "edges")
+            guard let sections = json["sections"]?.objectValue else {
+                throw StageFailure("input 'edges' \(Self.describe(item)): \(Self.name(path)) has no 'sections' object (is it the edges stage's edges.json summary?)")
+            }
+            var out: [String: EdgeSection] = [:]
+            for (name, s) in sections {
+                guard let m90 = s["edge_mass_90"]?.intValue, let m99 = s["edge_mass_99"]?.intValue else { continue }
+                out[name] = EdgeSection(edges: s["edges"]?.intValue, mass90: m90, mass99: m99, gini: s["gini"]?.doubleValue)
+            }
+            try Self.insert(out, for: item, into: &edges, input: "edges")
+            seedSet.insert(item.seed); basisSet.insert(item.basis)
+        }
+
+        for (item, path) in try Self.entries("edge_arrays", context, perBasis: true, defaultSeed: defaultSeed) {
+            try Self.insert(path, for: item, into: &edgeArrays, input: "edge_arrays")
+            seedSet.insert(item.seed); basisSet.insert(item.basis)
+        }
+
+        for (item, path) in try Self.entries("nodes", context, perBasis: true, defaultSeed: defaultSeed) {
+            let json = try Self.json(path, input: "nodes")
+            guard json["mode"]?.stringValue != "edge", let layers = json["layers"]?.objectValue, let base = json["no_ablation_accuracy"]?.doubleValue else {
+                throw StageFailure("input 'nodes' \(Self.describe(item)): \(Self.name(path)) is not a node-ablation result (give it the 'results' output of an ablate stage with mode 'node')")
+            }
+            var out: [String: NodeLayerAblation] = [:]
+            for (name, layer) in layers {
+                let curve = (layer["curve"]?.objectValue ?? []).compactMap { k, v -> (k: Int, accuracy: Double)? in
+                    guard let k = Int(k), let a = v.doubleValue else { return nil }
+                    return (k, a)
+                }
+                out[name] = NodeLayerAblation(curve: curve, featuresFor99: layer["features_for_99pct"]?.intValue, featuresFor90: layer["features_for_90pct"]?.intValue)
+            }
+            try Self.insert(NodeAblation(base: base, layers: out), for: item, into: &nodes, input: "nodes")
+            seedSet.insert(item.seed); basisSet.insert(item.basis)
+        }
+
+        for (item, path) in try Self.entries("bisection", context, perBasis: true, defaultSeed: defaultSeed) {
+            let json = try Self.json(path, input: "bisection")
+            guard json["mode"]?.stringValue != "node", let sections = json["sections"]?.objectValue else {
+                throw StageFailure("input 'bisection' \(Self.describe(item)): \(Self.name(path)) is not an edge-bisection result (give it the 'results' output of an ablate stage with mode 'edge')")
+            }
+            var out: [String: BisectionSection] = [:]
+            for (name, s) in sections {
+                guard let required = s["edges_required"]?.intValue else { continue }
+                out[name] = BisectionSection(required: required, available: s["nonconst_edges_available"]?.intValue)
+            }
+            try Self.insert(Bisection(base: json["no_ablation_accuracy"]?.doubleValue, tolerance: json["tolerance"]?.doubleValue, sections: out),
+                            for: item, into: &bisection, input: "bisection")
+            seedSet.insert(item.seed); basisSet.insert(item.basis)
+        }
+
+        for (item, path) in try Self.entries("labels", context, perBasis: true, defaultSeed: defaultSeed) {
+            let json = try Self.json(path, input: "labels")
+            guard let layers = json["layers"]?.objectValue else {
+                throw StageFailure("input 'labels' \(Self.describe(item)): \(Self.name(path)) has no 'layers' object (give it the 'labels' output of a probe stage with method 'fourier')")
+            }
+            var out: [String: [Int: String]] = [:]
+            for (name, layer) in layers {
+                for entry in layer["labels"]?.arrayValue ?? [] {
+                    if let f = entry["feature"]?.intValue, let cell = entry["cell"]?.stringValue { out[name, default: [:]][f] = cell }
+                }
+            }
+            try Self.insert(out, for: item, into: &labels, input: "labels")
+            seedSet.insert(item.seed); basisSet.insert(item.basis)
+        }
+
+        for (item, path) in try Self.entries("clusters", context, perBasis: true, defaultSeed: defaultSeed) {
+            let json = try Self.json(path, input: "clusters")
+            guard let q = json["modularity"]?.doubleValue, let count = json["clusters"]?.intValue, let membership = json["membership"]?.objectValue else {
+                throw StageFailure("input 'clusters' \(Self.describe(item)): \(Self.name(path)) is not a cluster stage's clusters.json (no modularity, clusters or membership)")
+            }
+            let list = (json["cluster_list"]?.arrayValue ?? []).compactMap { c -> ClusterInfo? in
+                guard let n = c["cluster"]?.intValue, let size = c["size"]?.intValue else { return nil }
+                let frequencies = (c["dominant_frequencies"]?.arrayValue ?? []).compactMap { pair -> (Int, Int)? in
+                    guard let a = pair.arrayValue, a.count == 2, let f = a[0].intValue, let n = a[1].intValue else { return nil }
+                    return (f, n)
+                }
+                return ClusterInfo(number: n, size: size, frequencies: frequencies)
+            }
+            let clusters = Clusters(resolution: json["resolution"]?.doubleValue, modularity: q, count: count,
+                                    clusteredNodes: json["clustered_nodes"]?.intValue, singletons: json["singletons"]?.intValue,
+                                    membership: Dictionary(uniqueKeysWithValues: membership.map { ($0.0, $0.1.arrayValue?.compactMap(\.intValue) ?? []) }),
+                                    list: list)
+            try Self.insert(clusters, for: item, into: &self.clusters, input: "clusters")
+            seedSet.insert(item.seed); basisSet.insert(item.basis)
+        }
+
+        seeds = Self.sortedSeeds(seedSet)
+        bases = Self.sortedBases(basisSet)
+        missing = Self.optionalInputs.filter { (context.inputs[$0] ?? []).isEmpty }
+    }
+
+    // MARK: - Reading helpers
+
+    /// The (seed, basis) and path of every file of input `name`, from the foreach items.
+    static func entries(_ name: String, _ context: StageContext, perBasis: Bool, defaultSeed: String) throws -> [(Key, String)] {
+        let paths = context.inputs[name] ?? []
+        let items = context.inputItems[name] ?? []
+        guard items.count == paths.count else {
+            throw StageFailure("input '\(name)': \(paths.count) files but \(items.count) foreach items (the engine must pass the producers' items)")
+        }
+        return try zip(items, paths).map { item, path in
+            let seed = item["seed"].map(\.plainText) ?? defaultSeed
+            guard perBasis else { return (Key(seed: seed, basis: ""), path) }
+            guard let basis = item["basis"]?.plainText else {
+                throw StageFailure("input '\(name)': the instance behind \(Self.name(path)) has no 'basis' in its foreach item (\(item.compact)); run its stage with \"foreach\": {\"basis\": [...]}")
+            }
+            return (Key(seed: seed, basis: basis), path)
+        }
+    }
+
+    static func json(_ path: String, input: String) throws -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path) else { throw StageFailure("input '\(input)': cannot read \(name(path))") }
+        do { return try JSONValue.parse(data) } catch {
+            throw StageFailure("input '\(input)': \(name(path)) is not JSON (\(error)); give it a stage's .json output")
+        }
+    }
+
+    static func insert<T>(_ value: T, for key: Key, into map: inout [Key: T], input: String) throws {
+        guard map[key] == nil else { throw duplicate(input, key) }
+        map[key] = value
+    }
+
+    static func duplicate(_ input: String, _ key: Key) -> StageFailure {
+        StageFailure("input '\(input)' has two files for \(describe(key)): its producer's foreach has keys besides seed and basis; select one value of them in the reference")
+    }
+
+    static func describe(_ key: Key) -> String { key.basis.isEmpty ? "(seed \(key.seed))" : "(seed \(key.seed), basis \(key.basis))" }
+
+    static func name(_ path: String) -> String { (path as NSString).lastPathComponent }
+
+    /// Seeds in numeric order when they are all integers, otherwise as text.
+    static func sortedSeeds(_ seeds: Set<String>) -> [String] {
+        seeds.sorted { a, b in
+            switch (Int(a), Int(b)) {
+            case let (x?, y?): return x < y
+            case (.some, nil): return true
+            case (nil, .some): return false
+            default: return a < b
+            }
+        }
+    }
+
+    /// LIB, then PCA, then any other basis by name.
+    static func sortedBases(_ bases: Set<String>) -> [String] {
+        let known = ["lib", "pca"].filter(bases.contains)
+        return known + bases.subtracting(known).sorted()
+    }
+
+    static func displayName(basis: String) -> String { basis.uppercased() }
+}

@@ -1,0 +1,120 @@
+import Engine
+import Foundation
+import Reporting
+
+/// `report`: one report over every seed and basis of a study. Its inputs are fan-ins
+/// (`stage@*:output`); the foreach item of each input's producer says which seed and basis it
+/// belongs to. Writes tables.json, the paper's tables (Markdown and CSV), the figures as SVG
+/// files, and report.html, one self-contained page with all of them. Same inputs, same bytes.
+public struct ReportStage: StageKind {
+    public init() {}
+
+    public let name = "report"
+    public let version = 1
+    public let summary = "Tables (JSON, Markdown, CSV), SVG figures and one self-contained report.html over every seed and basis of a study."
+
+    public var parameters: [ParameterSpec] {
+        [ParameterSpec("title", .string(), default: .string("LIB and PCA on modular addition"), doc: "The page's and tables.md's title."),
+         ParameterSpec("seed", .int(min: 0), default: .int(0),
+                       doc: "The seed of inputs whose producing stage has no 'seed' in its foreach (a single-seed pipeline)."),
+         ParameterSpec("graphs", .string(choices: ["all", "first-seed", "none"]), default: .string("all"),
+                       doc: "Which interaction graphs to draw: every (seed, basis) with edge arrays, the first seed's only, or none."),
+         ParameterSpec("nodes_per_layer", .int(min: 1, max: 200), default: .int(25), doc: "Graph figures: the first N features of each layer are drawn."),
+         ParameterSpec("edge_norm", .string(choices: ["abs", "max", "sqrt", "identity"]), default: .string("abs"),
+                       doc: "Graph figures: line weights are E / Σ|E| ('abs', as the paper's appendix), E / max E, √E or raw E, per section."),
+         ParameterSpec("line_width_factor", .number(min: 0), optional: true,
+                       doc: "Graph figures: line width in points per unit of weight; by default 50 with 'abs' (the appendix figures), otherwise the largest drawn edge gets 10 points."),
+         ParameterSpec("hide_constant_edges", .bool, default: .bool(true), doc: "Graph figures: leave out the edges from each layer's constant feature 0."),
+         ParameterSpec("hide_node_zero", .bool, default: .bool(true), doc: "Graph figures: leave out feature 0 (the constant) of every column but the last."),
+         ParameterSpec("output", .string(choices: ["merged", "shown", "hidden"]), default: .string("merged"),
+                       doc: "Graph figures: the output layer as one merged node (as the appendix), as its first logits, or not at all.")]
+    }
+
+    public var inputSpecs: [InputSpec]? {
+        [InputSpec("evaluation", fanIn: true, doc: "evaluate's metrics.json of every seed (item {seed})"),
+         InputSpec("bases", fanIn: true, optional: true, doc: "fit-basis's basis.json summaries (items {seed, basis})"),
+         InputSpec("edges", fanIn: true, optional: true, doc: "edges' edges.json summaries"),
+         InputSpec("edge_arrays", fanIn: true, optional: true, doc: "edges' edges.h5, for the interaction graphs"),
+         InputSpec("nodes", fanIn: true, optional: true, doc: "ablate (mode node)'s ablation.json"),
+         InputSpec("bisection", fanIn: true, optional: true, doc: "ablate (mode edge)'s ablation.json"),
+         InputSpec("labels", fanIn: true, optional: true, doc: "probe (method fourier)'s labels.json, to label graph nodes"),
+         InputSpec("clusters", fanIn: true, optional: true, doc: "cluster's clusters.json, to colour graph nodes")]
+    }
+
+    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+        [OutputDeclaration(name: "tables", path: "tables.json", doc: "every number per seed, basis, layer and section, with the mean and range over seeds"),
+         OutputDeclaration(name: "markdown", path: "tables.md", doc: "the paper's tables as Markdown pipe tables"),
+         OutputDeclaration(name: "accuracy", path: "accuracy.csv", doc: "train and test accuracy per seed"),
+         OutputDeclaration(name: "kept_dims", path: "kept_dims.csv", doc: "kept dimensions per layer and seed, LIB and PCA"),
+         OutputDeclaration(name: "features_needed", path: "features_needed.csv", doc: "features needed for 99 % and 90 % of the unablated accuracy"),
+         OutputDeclaration(name: "edge_counts", path: "edges.csv", doc: "edges required and edge-mass counts per section and seed"),
+         OutputDeclaration(name: "clusters", path: "clusters.csv", doc: "modularity, cluster counts and leading frequencies per seed and basis"),
+         OutputDeclaration(name: "curves", path: "node_ablation.csv", doc: "the node-ablation curves, one row per point"),
+         OutputDeclaration(name: "html", path: "report.html", doc: "one self-contained page: tables and figures, inline CSS and SVG, no scripts"),
+         OutputDeclaration(name: "node_ablation_figure", path: "node_ablation.svg", doc: "accuracy against kept features, one panel per layer"),
+         OutputDeclaration(name: "edge_counts_figure", path: "edge_counts.svg", doc: "edges required per section, LIB against PCA"),
+         OutputDeclaration(name: "graphs", path: "graphs", doc: "directory of interaction-graph figures graph_seed<k>_<basis>.svg")]
+    }
+
+    public func run(_ context: StageContext, progress: ProgressSink) throws {
+        func output(_ name: String) throws -> String {
+            guard let path = context.outputs[name] else { throw StageFailure("the stage's output '\(name)' is missing") }
+            return path
+        }
+        guard !(context.inputs["evaluation"] ?? []).isEmpty else { throw StageFailure("the stage needs the 'evaluation' input (evaluate@*:metrics)") }
+        let params = context.params
+        let title = params.string("title") ?? "LIB and PCA on modular addition"
+        let data = try ReportData(context, defaultSeed: String(params.int("seed") ?? 0))
+        progress.report(0.1, "read \(data.seeds.count) seeds, bases \(data.bases.joined(separator: ", "))")
+
+        let tables = ReportTables(data: data)
+        try Self.write(tables.json().pretty() + "\n", to: output("tables"))
+        try Self.write(tables.markdown(title: title), to: output("markdown"))
+        try Self.write(tables.accuracy.csv, to: output("accuracy"))
+        try Self.write(tables.keptDims.csv, to: output("kept_dims"))
+        try Self.write(tables.featuresNeeded.csv, to: output("features_needed"))
+        try Self.write(tables.edgeCounts.csv, to: output("edge_counts"))
+        try Self.write(tables.clusterTable.csv, to: output("clusters"))
+        try Self.write(tables.curves, to: output("curves"))
+
+        let figures = ReportFigures(data: data)
+        let nodeAblation = figures.nodeAblation()
+        let edgeCounts = figures.edgeCounts()
+        try Self.write((nodeAblation ?? ReportFigures.placeholder("Node ablation", message: "No data: the report has no 'nodes' input.")).standalone,
+                       to: output("node_ablation_figure"))
+        try Self.write((edgeCounts ?? ReportFigures.placeholder("Edges required", message: "No data: the report has no 'bisection' or 'edges' input.")).standalone,
+                       to: output("edge_counts_figure"))
+        progress.report(0.3, "tables and charts written")
+
+        let graphsDirectory = try output("graphs")
+        try FileManager.default.createDirectory(atPath: graphsDirectory, withIntermediateDirectories: true)
+        let options = ReportFigures.GraphOptions(nodesPerLayer: params.int("nodes_per_layer") ?? 25, norm: params.string("edge_norm") ?? "abs",
+                                                 lineWidthFactor: params.double("line_width_factor"),
+                                                 hideConstantEdges: params.bool("hide_constant_edges") ?? true,
+                                                 output: params.string("output") ?? "merged", hideNodeZero: params.bool("hide_node_zero") ?? true)
+        let which = params.string("graphs") ?? "all"
+        let graphSeeds = which == "none" ? [] : which == "first-seed" ? Array(data.seeds.prefix(1)) : data.seeds
+        var graphs: [(seed: String, basis: String, figure: SVGDocument)] = []
+        for seed in graphSeeds {
+            for basis in data.bases {
+                guard let figure = try figures.graph(seed: seed, basis: basis, options: options) else { continue }
+                graphs.append((seed, basis, figure))
+                try Self.write(figure.standalone, to: graphsDirectory + "/graph_seed\(Self.fileSafe(seed))_\(Self.fileSafe(basis)).svg")
+                progress.report(0.3 + 0.6 * Double(graphs.count) / Double(max(1, graphSeeds.count * data.bases.count)), "graph seed \(seed) \(basis)")
+            }
+        }
+        let graphNote = which == "none" ? "No graphs: the stage's 'graphs' parameter is 'none'." : nil
+        let page = ReportPage(title: title, data: data, tables: tables, nodeAblation: nodeAblation, edgeCounts: edgeCounts,
+                              graphs: graphs, graphNote: graphNote).page
+        try Self.write(page.html, to: output("html"))
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A seed or basis as part of a file name: letters, digits, '.', '_' and '-' kept, anything else '-'.
+    static func fileSafe(_ s: String) -> String {
+        String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "-" })
+    }
+}
