@@ -53,21 +53,25 @@ public enum NodeAblation {
         DispatchQueue.concurrentPerform(iterations: min(2, max(ablated.count, 1))) { worker in
             for i in stride(from: worker, to: ablated.count, by: 2) {
                 let k = ablated[i]
-                let logits: Matrix<Float>
                 if let features, let toLogits {
-                    let kept = features.columns(0..<k)
-                    let linear = kept * toLogits.rows(0..<k)
-                    logits = toHidden.map { mlpLogits(hidden: kept * $0.rows(0..<k), linear: linear, outUnembed: outUnembed) } ?? linear
+                    let (logitMap, hiddenMap) = (toLogits.rows(0..<k), toHidden?.rows(0..<k))
+                    scores.set(i, blockedAccuracy(labels: labels) { rows in
+                        let kept = features.gatheringColumns(Array(0..<k), rows: rows)
+                        let linear = kept * logitMap
+                        return hiddenMap.map { mlpLogits(hidden: kept * $0, linear: linear, outUnembed: outUnembed) } ?? linear
+                    })
                 } else if let tableRows {
                     // Rot first, then multiply (the reference's order, so float32 rounding matches).
                     let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
                     let x1 = model.attentionSection(table: table * rot, rows: tableRows)
-                    logits = mlpLogits(hidden: x1 * model.mlpIn, linear: x1 * model.unembed, outUnembed: outUnembed)
+                    scores.set(i, blockedAccuracy(labels: labels) { rows in
+                        let x = x1.rows(rows)
+                        return mlpLogits(hidden: x * model.mlpIn, linear: x * model.unembed, outUnembed: outUnembed)
+                    })
                 } else {
                     let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                    logits = rest(model: model, from: layer, activations * rot)
+                    scores.set(i, argmaxAccuracy(rest(model: model, from: layer, activations * rot), labels: labels))
                 }
-                scores.set(i, argmaxAccuracy(logits, labels: labels))
             }
         }
         var next = 0
@@ -76,6 +80,17 @@ public enum NodeAblation {
             defer { next += 1 }
             return (k, scores.value(next))
         }
+    }
+
+    /// Accuracy of logits made block by block (`logits(rows)` for sample rows `rows`), so a
+    /// block's hidden layer stays in cache and no full-size hidden matrix is allocated.
+    static func blockedAccuracy(labels: [Int], block: Int = 512, logits: (Range<Int>) -> Matrix<Float>) -> Double {
+        var correct = 0
+        for first in stride(from: 0, to: labels.count, by: block) {
+            let rows = first..<min(first + block, labels.count)
+            correct += correctCount(logits(rows), labels: labels[rows])
+        }
+        return Double(correct) / Double(labels.count)
     }
 
     /// logits = x·W_U + relu(x·W_in)·(W_out·W_U), from the pre-activations x·W_in and x·W_U.
@@ -104,6 +119,11 @@ public enum NodeAblation {
     }
 
     public static func argmaxAccuracy(_ logits: Matrix<Float>, labels: [Int]) -> Double {
+        Double(correctCount(logits, labels: labels[...])) / Double(labels.count)
+    }
+
+    /// Rows whose first largest logit is the label (ties go to the lower class, as argmax).
+    static func correctCount(_ logits: Matrix<Float>, labels: ArraySlice<Int>) -> Int {
         let classes = logits.columns
         var correct = 0
         logits.elements.withUnsafeBufferPointer { lp in
@@ -114,7 +134,7 @@ public enum NodeAblation {
                 if best == label { correct += 1 }
             }
         }
-        return Double(correct) / Double(labels.count)
+        return correct
     }
 
     /// "Features needed at tolerance δ": the smallest scheduled k such that every scheduled
