@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Paths join object keys and array indices with dots, as `dvc metrics` does:
 /// `test.accuracy`, `sections.ln1.0->ln2.0.edges_required`, `test.wrong.0`. The root of a file
-/// that is itself a scalar has the empty path. Keys that contain dots are not escaped.
+/// that is itself a scalar (or a summarised array) has the path `.`. Keys that contain dots are
+/// not escaped.
 public struct MetricLeaf: Sendable {
     public var path: String
     /// A number, string, boolean or null; an empty array or object; or, when `isSummary`, a
@@ -65,16 +66,19 @@ public struct MetricFlattening: Sendable {
     /// `largeContainers`, so an array that grows past the limit stays one row on both sides.
     public func leaves(_ document: JSONValue, summarising: Set<String>) -> [MetricLeaf] {
         var out: [MetricLeaf] = []
+        func leaf(_ path: String, _ v: JSONValue, summary: Bool) {
+            out.append(MetricLeaf(path: path.isEmpty ? "." : path, value: v, isSummary: summary))
+        }
         func walk(_ v: JSONValue, _ path: String) {
             switch v {
             case let .array(a) where !a.isEmpty:
-                if summarising.contains(path) { out.append(MetricLeaf(path: path, value: v, isSummary: true)); return }
+                if summarising.contains(path) { leaf(path, v, summary: true); return }
                 for (i, e) in a.enumerated() { walk(e, Self.join(path, String(i))) }
             case let .object(o) where !o.isEmpty:
-                if summarising.contains(path) { out.append(MetricLeaf(path: path, value: v, isSummary: true)); return }
+                if summarising.contains(path) { leaf(path, v, summary: true); return }
                 for (k, e) in Self.uniqueMembers(o) { walk(e, Self.join(path, k)) }
             default:
-                out.append(MetricLeaf(path: path, value: v, isSummary: false))
+                leaf(path, v, summary: false)
             }
         }
         walk(document, "")

@@ -19,6 +19,9 @@ public struct MetricsDiff: Sendable {
         case notProduced(String)
         /// The output was recorded but cannot be read now: garbage-collected, or not JSON.
         case unavailable(RunMetrics.Content)
+        /// In a row about a whole output that the other side cannot read: this side's number
+        /// of metrics.
+        case metricCount(Int)
 
         public var value: JSONValue? {
             if case let .value(v, _) = self { return v }
@@ -36,7 +39,7 @@ public struct MetricsDiff: Sendable {
         public var new: Cell
         public var status: Status
 
-        /// `new − old` when both are numbers (an integer when both are), else nil.
+        /// `new − old` when both are numbers (an integer when both are) and it is finite, else nil.
         public var change: JSONValue? {
             guard case let .value(o, false) = old, case let .value(n, false) = new else { return nil }
             if case let .int(a) = o, case let .int(b) = n {
@@ -44,7 +47,7 @@ public struct MetricsDiff: Sendable {
                 return overflow ? .double(Double(b) - Double(a)) : .int(d)
             }
             guard let a = o.doubleValue, let b = n.doubleValue, o.isNumber, n.isNumber else { return nil }
-            return .double(b - a)
+            return (b - a).isFinite ? .double(b - a) : nil
         }
 
         /// The change in percent of `|old|`; nil when it is not a number or old is 0.
@@ -119,16 +122,14 @@ public struct MetricsDiff: Sendable {
                 let oldCell: Cell = o.map { .unavailable($0.content) } ?? missing(old, key.instance)
                 let newCell: Cell = n.map { .unavailable($0.content) } ?? missing(new, key.instance)
                 let status: Status = o == nil ? .added : n == nil ? .removed : o!.digest == n!.digest ? .unchanged : .unavailable
-                rows.append(row("", Self.summaryCell(o, oldCell), Self.summaryCell(n, newCell), status))
+                func cell(_ file: RunMetrics.File?, _ otherwise: Cell) -> Cell {
+                    if let file, case let .json(v) = file.content { return .metricCount(flattening.leaves(v).count) }
+                    return otherwise
+                }
+                rows.append(row("", cell(o, oldCell), cell(n, newCell), status))
             }
         }
         self.rows = rows
-    }
-
-    /// For a whole-output row, a readable side is shown by its number of metrics.
-    private static func summaryCell(_ file: RunMetrics.File?, _ cell: Cell) -> Cell {
-        if let file, case let .json(v) = file.content { return .value(.string(LeafCount.describe(v)), summarised: true) }
-        return cell
     }
 
     /// The new document order, each path only the old side has placed right after the path
@@ -145,14 +146,6 @@ public struct MetricsDiff: Sendable {
         var out: [String] = []
         for p in leading + new.flatMap({ [$0] + (following[$0] ?? []) }) where seen.insert(p).inserted { out.append(p) }
         return out
-    }
-}
-
-/// "12 metrics", for an output shown as one row.
-enum LeafCount {
-    static func describe(_ document: JSONValue) -> String {
-        let n = MetricFlattening.limits(expandAll: false).leaves(document).count
-        return "\(n) metric\(n == 1 ? "" : "s")"
     }
 }
 

@@ -92,10 +92,10 @@ struct DiffCommand: ParsableCommand {
             if format == .md { return table.render(.md) }
             var out = caption("old", diff.old.run) + caption("new", diff.new.run) + "\n"
             if !rows.isEmpty { out += table.render(.table) + "\n" }
-            return out + footer(diff, rows) + "\n"
+            return out + footer(diff, rows)
         case .csv:
             let cells = rows.map { r in
-                [r.instance, r.output, r.file, r.metric, MetricText.cell(r.old, precision: nil), MetricText.cell(r.new, precision: nil),
+                [r.instance, r.output, r.file, r.metric, Self.csvCell(r.old), Self.csvCell(r.new),
                  r.status == .changed ? r.change.map { MetricText.signed($0, precision: nil) } ?? "" : "",
                  r.status == .changed ? r.relativeChange.map { JSONValue.double($0).plainText } ?? "" : "", r.status.rawValue]
             }
@@ -112,6 +112,7 @@ struct DiffCommand: ParsableCommand {
                 case .absent: return [(name, .null)]
                 case let .notProduced(status): return [(name, .null), (name + "_note", .string(status))]
                 case let .unavailable(content): return [(name, .null), (name + "_note", .string(MetricText.unavailable(content)))]
+                case .metricCount: return [(name, .null), (name + "_note", .string(MetricText.cell(c, precision: nil)))]
                 }
             }
             let metrics = rows.map { r -> JSONValue in
@@ -124,6 +125,12 @@ struct DiffCommand: ParsableCommand {
             }
             return JSONValue.object([("old", run(diff.old.run)), ("new", run(diff.new.run)), ("metrics", .array(metrics))]).pretty() + "\n"
         }
+    }
+
+    /// A csv cell: in full, and empty where the metric is absent.
+    private static func csvCell(_ c: MetricsDiff.Cell) -> String {
+        if case .absent = c { return "" }
+        return MetricText.cell(c, precision: nil)
     }
 
     private func caption(_ label: String, _ r: Ledger.RunRow) -> String {

@@ -42,6 +42,7 @@ enum MetricText {
         case .absent: return "-"
         case let .notProduced(status): return "(\(status))"
         case let .unavailable(content): return "(\(unavailable(content)))"
+        case let .metricCount(n): return "\(n) metric\(n == 1 ? "" : "s")"
         }
     }
 

@@ -12,8 +12,10 @@ struct Table {
             var widths = columns.map(\.count)
             for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
             func line(_ cells: [String]) -> String {
-                cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                let text = cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
                     .joined(separator: "  ")
+                // Empty trailing cells leave no trailing blanks.
+                return String(text.dropLast(text.reversed().prefix { $0 == " " }.count))
             }
             return ([line(columns)] + rows.map(line)).joined(separator: "\n") + "\n"
         case .md:
