@@ -55,7 +55,7 @@ let package = Package(
         ),
 
         // `make bench`: times the built `runner` binary against the targets in the issues.
-        .executableTarget(name: "runner-bench", dependencies: ["Engine", "Model", "Numerics", "Interpretability"], swiftSettings: releaseSpeed),
+        .executableTarget(name: "runner-bench", dependencies: ["Engine", "Model", "Numerics", "Interpretability", "Leiden"], swiftSettings: releaseSpeed),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
         .testTarget(name: "LeidenTests", dependencies: ["Leiden"]),

@@ -1,6 +1,7 @@
 import Artefacts
 import Foundation
 import Interpretability
+import Leiden
 import Model
 import Numerics
 
@@ -86,6 +87,31 @@ struct BasisBench {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - bisectStart.uptimeNanoseconds) / 1e9
             Console.out(String(format: "  edge bisection, %@, all sections                %6.1f s   %@", name, seconds, parts.joined(separator: ", ")))
         }
+
+        // Issue 7: Fourier labels of every feature of every layer (one forward pass over all
+        // p² pairs, then the labels), and Leiden on the seed-0 LIB interaction graph.
+        let all = ModularAdditionDataset(p: f32.config.dVocab - 1)
+        var labelled = 0
+        let labelTimes = time {
+            let acts = PairFeatures.forward(f32, dataset: all)
+            labelled = 0
+            for layer in [NodeLayer.ln1, .ln2, .unembed, .output] {
+                let grids = PairFeatures.features(acts, layer: layer, basis: layer == .output ? nil : fit.lib[layer], nCtx: f32.config.nCtx)
+                labelled += FourierLabels.label(grids: grids, p: all.p).count
+            }
+        }
+        Console.out(String(format: "  Fourier labels, LIB, all layers (%d features)     %6.3f s", labelled, ModelBench.median(labelTimes)))
+        var masks: [NodeLayer: [[Bool]]] = [:]
+        for layer in [NodeLayer.ln1, .ln2] {
+            let r = EdgeAblation.bisect(model: f32, layer: layer, basis: fit.lib[layer]!, next: fit.lib[layer.next!]!, edges: libEdges[layer]!,
+                                        activations: byLayer[layer]!, labels: labels, base: base)
+            masks[layer] = EdgeAblation.mask(libEdges[layer]!, keep: r.edgesRequired)
+        }
+        let graph = try InteractionGraph(edges: libEdges, masks: masks)
+        var q = 0.0
+        let leidenTimes = try time { q = try LeidenClustering(resolution: 1, iterations: 10, seed: 0).run(on: graph.graph).modularity }
+        Console.out(String(format: "  Leiden, seed-0 LIB graph (%d nodes, %d edges), 10 iterations %6.4f s   Q = %.4f",
+                           graph.nodes.count, graph.graph.edgeCount, ModelBench.median(leidenTimes), q))
 
         // collect: the train split, all four node layers, float64, chunked + shuffle + deflate 4.
         let dir = FileManager.default.temporaryDirectory.path + "/runner-bench-collect-\(getpid())"
