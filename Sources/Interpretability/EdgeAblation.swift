@@ -54,12 +54,23 @@ public enum EdgeAblation {
         let direct: Matrix<Float>
         /// ln2.0: C⁺·W_in and W_out·C_out. ln1.0: C⁺·W_Q, C⁺·W_K, C⁺·W_V and W_O·C_out.
         let maps: [Matrix<Float>]
+        /// ln1.0 with the samples' tokens: every x0 row is a row of the token table, so the
+        /// queries, keys and values of a try are computed on the table's features (n_ctx·d_vocab
+        /// rows) and looked up, as in the forward pass.
+        let table: (features: Matrix<Float>, rows: [Int])?
 
-        init(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis, activations: Matrix<Float>) {
+        init(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis, activations: Matrix<Float>,
+             tokens: [[Int]]? = nil) {
             self.layer = layer
-            let cPlus = basis.cPlus.converted(to: Float.self), cOut = next.c.converted(to: Float.self)
+            let cPlus = basis.cPlus.converted(to: Float.self), cOut = next.c.converted(to: Float.self), c = basis.c.converted(to: Float.self)
             cOutPlus = next.cPlus.converted(to: Float.self)
-            features = activations * basis.c.converted(to: Float.self)
+            features = activations * c
+            if layer == .ln1, let tokens {
+                let vocab = model.config.dVocab
+                table = (model.tokenTable * c, tokens.flatMap { seq in seq.indices.map { $0 * vocab + seq[$0] } })
+            } else {
+                table = nil
+            }
             switch layer {
             case .ln1:
                 direct = cPlus * cOut
@@ -89,6 +100,14 @@ public enum EdgeAblation {
             }
             let ctx = layer == .ln1 ? model.config.nCtx : 1
             let samples = features.rows / ctx
+            if let table {
+                let t = table.features.gatheringColumns(kept)
+                let lastRows = (0..<samples).map { table.rows[$0 * ctx + ctx - 1] }
+                var y = (t * direct).gatheringRows(lastRows)
+                model.attendLastQuery(into: &y, queries: t * maps[0], queryRows: lastRows, keys: t * maps[1], values: t * maps[2],
+                                      rows: table.rows, projection: maps[3])
+                return y
+            }
             var y = Matrix<Float>(rows: samples, columns: outputs.count)
             for first in stride(from: 0, to: samples, by: block) {
                 let n = min(block, samples - first)
@@ -117,9 +136,12 @@ public enum EdgeAblation {
     }
 
     /// Accuracy with the section starting at `layer` ablated to `mask`.
+    /// - Parameter tokens: the samples' input tokens; with them ln1.0 is attended to through
+    ///   the token table (the same values, far less work).
     public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
-                                mask: [[Bool]], activations: Matrix<Float>, labels: [Int]) -> Double {
-        accuracy(model: model, section: Section(model: model, layer: layer, basis: basis, next: next, activations: activations), mask: mask, labels: labels)
+                                mask: [[Bool]], activations: Matrix<Float>, labels: [Int], tokens: [[Int]]? = nil) -> Double {
+        accuracy(model: model, section: Section(model: model, layer: layer, basis: basis, next: next, activations: activations, tokens: tokens),
+                 mask: mask, labels: labels)
     }
 
     static func accuracy(model: FoldedTransformer<Float>, section: Section, mask: [[Bool]], labels: [Int]) -> Double {
@@ -153,10 +175,10 @@ public enum EdgeAblation {
     /// The bisection of §10 over the number of ablated edges, counted in orig dims.
     public static func bisect(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
                               edges: Matrix<Double>, activations: Matrix<Float>, labels: [Int], base: Double,
-                              tolerance: Double = 0.001, progress: (Try) -> Void = { _ in }) -> Result {
+                              tolerance: Double = 0.001, tokens: [[Int]]? = nil, progress: (Try) -> Void = { _ in }) -> Result {
         let total = basis.originalDimension * next.originalDimension
         let available = edges.rows * (edges.columns - 1)
-        let prepared = Section(model: model, layer: layer, basis: basis, next: next, activations: activations)
+        let prepared = Section(model: model, layer: layer, basis: basis, next: next, activations: activations, tokens: tokens)
         var lower = 0, upper = total
         var tries: [Try] = []
         while upper - lower > 1 {

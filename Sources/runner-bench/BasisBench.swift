@@ -81,7 +81,7 @@ struct BasisBench {
             let bisectStart = DispatchTime.now()
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
                 let r = EdgeAblation.bisect(model: f32, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!, edges: edges[layer]!,
-                                            activations: byLayer[layer]!, labels: labels, base: base)
+                                            activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens))
                 parts.append("\(layer.sectionName!) \(r.edgesRequired) (\(r.tries.count) tries)")
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - bisectStart.uptimeNanoseconds) / 1e9
@@ -104,7 +104,7 @@ struct BasisBench {
         var masks: [NodeLayer: [[Bool]]] = [:]
         for layer in [NodeLayer.ln1, .ln2] {
             let r = EdgeAblation.bisect(model: f32, layer: layer, basis: fit.lib[layer]!, next: fit.lib[layer.next!]!, edges: libEdges[layer]!,
-                                        activations: byLayer[layer]!, labels: labels, base: base)
+                                        activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens))
             masks[layer] = EdgeAblation.mask(libEdges[layer]!, keep: r.edgesRequired)
         }
         let graph = try InteractionGraph(edges: libEdges, masks: masks)

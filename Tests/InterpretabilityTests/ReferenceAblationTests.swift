@@ -106,7 +106,8 @@ enum AblationFixture {
             let r = (bisect[kind] as! [String: Any])[layer.rawValue] as! [String: Any]
             let result = EdgeAblation.bisect(model: AblationFixture.model, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!,
                                              edges: Reference.seed0Edges[kind]![layer]!, activations: AblationFixture.activations[layer]!,
-                                             labels: AblationFixture.labels, base: 0.9995525226535407)
+                                             labels: AblationFixture.labels, base: 0.9995525226535407,
+                                             tokens: AblationFixture.test.map(AblationFixture.data.tokens))
             let expected = r["n_edges_required"] as! Int
             print("\(kind) \(layer.rawValue): \(result.edgesRequired) edges required (reference \(expected))")
             if kind == "lib" {
@@ -117,6 +118,25 @@ enum AblationFixture {
             } else {
                 #expect(abs(result.edgesRequired - expected) <= 1)
             }
+        }
+    }
+}
+
+@Suite struct EdgeAblationTokenTableTests {
+    /// ln1.0 attended to through the token table and through every sample's rows: the same
+    /// accuracy for masks from sparse to dense.
+    @Test func theTokenTableGivesTheSameAccuracyAsEverySamplesRows() throws {
+        guard Reference.json() != nil else { return }
+        let (basis, next) = (Reference.seed0.lib[.ln1]!, Reference.seed0.lib[.ln2]!)
+        let edges = Reference.seed0Edges["lib"]![.ln1]!
+        for keep in [40, 400, 4000] {
+            let mask = try #require(EdgeAblation.mask(edges, keep: keep))
+            let rows = EdgeAblation.accuracy(model: AblationFixture.model, layer: .ln1, basis: basis, next: next, mask: mask,
+                                             activations: AblationFixture.activations[.ln1]!, labels: AblationFixture.labels)
+            let table = EdgeAblation.accuracy(model: AblationFixture.model, layer: .ln1, basis: basis, next: next, mask: mask,
+                                              activations: AblationFixture.activations[.ln1]!, labels: AblationFixture.labels,
+                                              tokens: AblationFixture.test.map(AblationFixture.data.tokens))
+            #expect(abs(rows - table) * 8939 < 0.5, "keep \(keep): \(rows) by rows, \(table) by the table")
         }
     }
 }

@@ -76,7 +76,7 @@ public struct AblateStage: StageKind {
             for (n, layer) in layers.enumerated() {
                 let next = layer.next!
                 let r = EdgeAblation.bisect(model: model, layer: layer, basis: bases[layer]!, next: bases[next]!, edges: edges[layer]!,
-                                            activations: activations[layer]!, labels: labels, base: base, tolerance: tolerance) { t in
+                                            activations: activations[layer]!, labels: labels, base: base, tolerance: tolerance, tokens: tokens) { t in
                     progress.report(Double(n) / Double(layers.count), "\(layer.sectionName!): kept \(t.kept) → \(String(format: "%.4f", t.accuracy))")
                 }
                 let mask = EdgeAblation.mask(edges[layer]!, keep: r.edgesRequired)
