@@ -65,7 +65,7 @@ public struct BarChart: Sendable {
     var top: Double { title == nil ? 16 : 44 }
 
     public var width: Double {
-        max(Self.left + plotWidth + Self.right, 360, title.map { SVGElement.estimatedWidth($0, size: 15) + 40 } ?? 0)
+        max(Self.left + plotWidth + Self.right, 360, title.map { SVGElement.estimatedWidth($0, size: 15, bold: true) + 40 } ?? 0)
     }
 
     public func svg() -> SVGDocument {

@@ -112,7 +112,8 @@ public struct LayeredGraphFigure: Sendable {
 
     public func svg() -> SVGDocument {
         let layout = columnLayout()
-        let width = (layout.last.map { $0.left + $0.width } ?? 0) + Self.margin
+        let titleWidth = title.enumerated().map { SVGElement.estimatedWidth($1, size: $0 == 0 ? 15 : 12, bold: $0 == 0) + 2 * Self.margin }.max() ?? 0
+        let width = max((layout.last.map { $0.left + $0.width } ?? 0) + Self.margin, titleWidth)
         var elements: [SVGElement] = []
         for (i, line) in title.enumerated() {
             elements.append(.text(line, x: width / 2, y: 22 + Double(i) * 19, size: i == 0 ? 15 : 12, anchor: .middle, bold: i == 0))

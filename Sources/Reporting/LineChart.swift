@@ -82,7 +82,10 @@ public struct LineChart: Sendable {
 
     var topMargin: Double { (title == nil ? 12 : 40) + 22 }
 
-    public var width: Double { Self.left + Double(panels.count) * plotWidth + Double(max(0, panels.count - 1)) * (Self.gap + Self.left * 0.4) + Self.right }
+    public var width: Double {
+        let panelsWidth = Self.left + Double(panels.count) * plotWidth + Double(max(0, panels.count - 1)) * (Self.gap + Self.left * 0.4) + Self.right
+        return max(panelsWidth, title.map { SVGElement.estimatedWidth($0, size: 15, bold: true) + 40 } ?? 0)
+    }
 
     public func svg() -> SVGDocument {
         var elements: [SVGElement] = []

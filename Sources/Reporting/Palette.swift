@@ -24,7 +24,7 @@ public enum Palette {
             guard count > 1 else { return [Colour(hue: hue, saturation: 0.85, value: 0.75)] }
             return (0..<count).map { i in
                 let t = Double(i) / Double(count - 1)
-                return Colour(hue: hue, saturation: 0.95 - 0.5 * t, value: 0.5 + 0.45 * t)
+                return Colour(hue: hue, saturation: 0.95 - 0.5 * t, value: 0.62 + 0.35 * t)
             }
         }
 

@@ -92,7 +92,7 @@ public struct SVGElement: Sendable {
 
     /// The width `string` takes at `size`, estimated from DejaVu Sans's advance widths (a wide
     /// sans-serif, so narrower fonts fit too): used to size label boxes, legends and margins.
-    public static func estimatedWidth(_ string: String, size: Double) -> Double {
+    public static func estimatedWidth(_ string: String, size: Double, bold: Bool = false) -> Double {
         var units = 0.0
         for ch in string {
             switch ch {
@@ -107,6 +107,6 @@ public struct SVGElement: Sendable {
             default: units += 0.62
             }
         }
-        return units * size
+        return units * size * (bold ? 1.15 : 1)
     }
 }

@@ -94,9 +94,9 @@ struct ReportData {
         var seedSet = Set<String>(), basisSet = Set<String>()
 
         for (item, path) in try Self.entries("evaluation", context, perBasis: false, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "evaluation")
+            let json = try Self.json(path, input: "evaluation", item)
             guard let test = json["test"], let accuracy = test["accuracy"]?.doubleValue else {
-                throw StageFailure("input 'evaluation' \(Self.describe(item)): \(Self.name(path)) has no test accuracy (is it evaluate's metrics.json, with the 'test' split?)")
+                throw StageFailure("input 'evaluation' \(Self.describe(item)) has no test accuracy (give it evaluate's 'metrics', with the 'test' split)")
             }
             guard evaluation[item.seed] == nil else { throw Self.duplicate("evaluation", item) }
             evaluation[item.seed] = Evaluation(testAccuracy: accuracy, testWrong: test["n_wrong"]?.intValue, testSamples: test["n_samples"]?.intValue,
@@ -105,9 +105,9 @@ struct ReportData {
         }
 
         for (item, path) in try Self.entries("bases", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "bases")
+            let json = try Self.json(path, input: "bases", item)
             guard let layers = json["layers"]?.objectValue else {
-                throw StageFailure("input 'bases' \(Self.describe(item)): \(Self.name(path)) has no 'layers' object (is it fit-basis's basis.json summary, not basis.h5?)")
+                throw StageFailure("input 'bases' \(Self.describe(item)) has no 'layers' object (give it fit-basis's 'summary', basis.json, not basis.h5)")
             }
             var out: [String: BasisLayer] = [:]
             for (name, layer) in layers where Self.layers.contains(name) {
@@ -120,9 +120,9 @@ struct ReportData {
         }
 
         for (item, path) in try Self.entries("edges", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "edges")
+            let json = try Self.json(path, input: "edges", item)
             guard let sections = json["sections"]?.objectValue else {
-                throw StageFailure("input 'edges' \(Self.describe(item)): \(Self.name(path)) has no 'sections' object (is it the edges stage's edges.json summary?)")
+                throw StageFailure("input 'edges' \(Self.describe(item)) has no 'sections' object (give it the edges stage's 'summary', edges.json)")
             }
             var out: [String: EdgeSection] = [:]
             for (name, s) in sections {
@@ -139,9 +139,9 @@ struct ReportData {
         }
 
         for (item, path) in try Self.entries("nodes", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "nodes")
+            let json = try Self.json(path, input: "nodes", item)
             guard json["mode"]?.stringValue != "edge", let layers = json["layers"]?.objectValue, let base = json["no_ablation_accuracy"]?.doubleValue else {
-                throw StageFailure("input 'nodes' \(Self.describe(item)): \(Self.name(path)) is not a node-ablation result (give it the 'results' output of an ablate stage with mode 'node')")
+                throw StageFailure("input 'nodes' \(Self.describe(item)) is not a node-ablation result (give it the 'results' output of an ablate stage with mode 'node')")
             }
             var out: [String: NodeLayerAblation] = [:]
             for (name, layer) in layers {
@@ -156,9 +156,9 @@ struct ReportData {
         }
 
         for (item, path) in try Self.entries("bisection", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "bisection")
+            let json = try Self.json(path, input: "bisection", item)
             guard json["mode"]?.stringValue != "node", let sections = json["sections"]?.objectValue else {
-                throw StageFailure("input 'bisection' \(Self.describe(item)): \(Self.name(path)) is not an edge-bisection result (give it the 'results' output of an ablate stage with mode 'edge')")
+                throw StageFailure("input 'bisection' \(Self.describe(item)) is not an edge-bisection result (give it the 'results' output of an ablate stage with mode 'edge')")
             }
             var out: [String: BisectionSection] = [:]
             for (name, s) in sections {
@@ -171,9 +171,9 @@ struct ReportData {
         }
 
         for (item, path) in try Self.entries("labels", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "labels")
+            let json = try Self.json(path, input: "labels", item)
             guard let layers = json["layers"]?.objectValue else {
-                throw StageFailure("input 'labels' \(Self.describe(item)): \(Self.name(path)) has no 'layers' object (give it the 'labels' output of a probe stage with method 'fourier')")
+                throw StageFailure("input 'labels' \(Self.describe(item)) has no 'layers' object (give it the 'labels' output of a probe stage with method 'fourier')")
             }
             var out: [String: [Int: String]] = [:]
             for (name, layer) in layers {
@@ -186,9 +186,9 @@ struct ReportData {
         }
 
         for (item, path) in try Self.entries("clusters", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "clusters")
+            let json = try Self.json(path, input: "clusters", item)
             guard let q = json["modularity"]?.doubleValue, let count = json["clusters"]?.intValue, let membership = json["membership"]?.objectValue else {
-                throw StageFailure("input 'clusters' \(Self.describe(item)): \(Self.name(path)) is not a cluster stage's clusters.json (no modularity, clusters or membership)")
+                throw StageFailure("input 'clusters' \(Self.describe(item)) is not a cluster stage's clusters.json (no modularity, clusters or membership)")
             }
             let list = (json["cluster_list"]?.arrayValue ?? []).compactMap { c -> ClusterInfo? in
                 guard let n = c["cluster"]?.intValue, let size = c["size"]?.intValue else { return nil }
@@ -224,16 +224,16 @@ struct ReportData {
             let seed = item["seed"].map(\.plainText) ?? defaultSeed
             guard perBasis else { return (Key(seed: seed, basis: ""), path) }
             guard let basis = item["basis"]?.plainText else {
-                throw StageFailure("input '\(name)': the instance behind \(Self.name(path)) has no 'basis' in its foreach item (\(item.compact)); run its stage with \"foreach\": {\"basis\": [...]}")
+                throw StageFailure("input '\(name)': its producer has no 'basis' in its foreach item (\(item.compact)); give the stage a \"foreach\" over \"basis\"")
             }
             return (Key(seed: seed, basis: basis), path)
         }
     }
 
-    static func json(_ path: String, input: String) throws -> JSONValue {
-        guard let data = FileManager.default.contents(atPath: path) else { throw StageFailure("input '\(input)': cannot read \(name(path))") }
+    static func json(_ path: String, input: String, _ key: Key) throws -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path) else { throw StageFailure("input '\(input)' \(describe(key)): cannot read \(path)") }
         do { return try JSONValue.parse(data) } catch {
-            throw StageFailure("input '\(input)': \(name(path)) is not JSON (\(error)); give it a stage's .json output")
+            throw StageFailure("input '\(input)' \(describe(key)) is not JSON (\(error)); give it a stage's .json output")
         }
     }
 
@@ -246,9 +246,9 @@ struct ReportData {
         StageFailure("input '\(input)' has two files for \(describe(key)): its producer's foreach has keys besides seed and basis; select one value of them in the reference")
     }
 
+    /// The instance behind an input as the user knows it: input paths are store objects, so
+    /// their names say nothing.
     static func describe(_ key: Key) -> String { key.basis.isEmpty ? "(seed \(key.seed))" : "(seed \(key.seed), basis \(key.basis))" }
-
-    static func name(_ path: String) -> String { (path as NSString).lastPathComponent }
 
     /// Seeds in numeric order when they are all integers, otherwise as text.
     static func sortedSeeds(_ seeds: Set<String>) -> [String] {

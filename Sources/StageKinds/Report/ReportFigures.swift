@@ -101,7 +101,8 @@ struct ReportFigures {
         if several {
             legend.append(.init("one seed (bar: mean, whisker: min–max)", colour: .white, mark: .dot))
         }
-        let tolerance = data.bisection.values.compactMap(\.tolerance).first
+        // In seed and basis order: dictionary order differs from process to process.
+        let tolerance = data.seeds.lazy.flatMap { seed in data.bases.compactMap { data.bisection[Key(seed: seed, basis: $0)]?.tolerance } }.first
         let title = useBisection
             ? "Edges required per section (edge-ablation bisection" + (tolerance.map { ", tolerance \(NumberText.compact($0, digits: 6))" } ?? "") + ")"
             : "Edges holding 99 % of the edge mass per section (no bisection input)"
@@ -160,7 +161,10 @@ struct ReportFigures {
     func graph(seed: String, basis: String, options: GraphOptions) throws -> SVGDocument? {
         let key = Key(seed: seed, basis: basis)
         guard let path = data.edgeArrays[key] else { return nil }
-        let e = try StageInputs.edges(path)
+        let e: [NodeLayer: Matrix<Double>]
+        do { e = try StageInputs.edges(path) } catch {
+            throw StageFailure("input 'edge_arrays' \(ReportData.describe(key)): \(error) (give it the edges stage's 'edges' output, edges.h5)")
+        }
         let sectionLayers: [NodeLayer] = [.ln1, .ln2, .unembed]
         let prepared = sectionLayers.map { Self.preparedEdges(e[$0]!, options: options) }
         let dims = [e[.ln1]!.columns, e[.ln2]!.columns, e[.unembed]!.columns, e[.unembed]!.rows]
