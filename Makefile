@@ -13,9 +13,9 @@ build:
 release:
 	$(SWIFT) build -c release --product runner
 
-# The main job: for now the example pipeline of `command` stages (see README.md).
+# The main job: the LIB paper's study on the authors' five checkpoints (see README.md).
 run: release
-	$(RUNNER_RELEASE) run pipelines/main.json
+	$(RUNNER_RELEASE) run pipelines/modadd-reference.json -j 2
 
 # Tests run optimised (the numeric checks against the reference are 10-50x slower in debug);
 # -enable-testing keeps @testable imports working in release.

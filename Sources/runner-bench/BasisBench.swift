@@ -80,9 +80,11 @@ struct BasisBench {
             var parts: [String] = []
             let bisectStart = DispatchTime.now()
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
+                let sectionStart = DispatchTime.now()
                 let r = EdgeAblation.bisect(model: f32, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!, edges: edges[layer]!,
                                             activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens))
-                parts.append("\(layer.sectionName!) \(r.edgesRequired) (\(r.tries.count) tries)")
+                let sectionSeconds = Double(DispatchTime.now().uptimeNanoseconds - sectionStart.uptimeNanoseconds) / 1e9
+                parts.append(String(format: "%@ %d edges (%d tries, %.1f s)", layer.sectionName!, r.edgesRequired, r.tries.count, sectionSeconds))
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - bisectStart.uptimeNanoseconds) / 1e9
             Console.out(String(format: "  edge bisection, %@, all sections                %6.1f s   %@", name, seconds, parts.joined(separator: ", ")))

@@ -73,6 +73,17 @@ if options.selected.contains(.basis) {
     }
 }
 
+if options.selected.contains(.referencePipeline) {
+    Console.out("")
+    do {
+        let pipelineScratch = try ScratchSpace()
+        defer { pipelineScratch.removeAll() }
+        try ReferencePipelineBench(runner: runner, scratch: pipelineScratch).run()
+    } catch {
+        report.recordFailure("reference-pipeline", error)
+    }
+}
+
 Console.out("")
 Console.out("load average at end: \(Machine.loadAverage)")
 if report.failures > 0 {
