@@ -49,9 +49,9 @@ struct ReferencePipelineBench {
         let show = try runner.run(["show", id, "--format", "csv"], in: ws)
         var stages: [(name: String, count: Int, total: Double, longest: Double)] = []
         for line in show.output.split(separator: "\n").dropFirst() {
-            let cells = line.split(separator: ",", maxSplits: 5, omittingEmptySubsequences: false)
-            guard cells.count > 4, let seconds = Self.seconds(String(cells[4])) else { continue }
-            let stage = String(cells[0].split(separator: "@").first ?? cells[0])
+            let cells = Self.csvFields(String(line))
+            guard cells.count > 4, let seconds = Self.seconds(cells[4]) else { continue }
+            let stage = String(cells[0].split(separator: "@").first ?? Substring(cells[0]))
             if let i = stages.firstIndex(where: { $0.name == stage }) {
                 stages[i].count += 1
                 stages[i].total += seconds
@@ -62,8 +62,28 @@ struct ReferencePipelineBench {
         }
         Console.out("  per stage (ledger): instances, total stage time, longest instance")
         for s in stages {
-            Console.out(String(format: "    %-10@ %3d   %7.2f s   %6.2f s", s.name as NSString, s.count, s.total, s.longest))
+            Console.out("    " + s.name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "%3d   %7.2f s   %6.2f s", s.count, s.total, s.longest))
         }
+    }
+
+    /// One CSV line's fields (quoted fields may hold commas and doubled quotes).
+    static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = [], field = "", quoted = false
+        var characters = line.makeIterator()
+        while let c = characters.next() {
+            switch (c, quoted) {
+            case ("\"", true):
+                // A doubled quote inside a quoted field is one quote; a single one ends it.
+                if let next = characters.next() {
+                    if next == "\"" { field.append("\"") } else { quoted = false; if next == "," { fields.append(field); field = "" } else { field.append(next) } }
+                } else { quoted = false }
+            case ("\"", false): quoted = true
+            case (",", false): fields.append(field); field = ""
+            default: field.append(c)
+            }
+        }
+        fields.append(field)
+        return fields
     }
 
     /// The ledger's durations: "94ms", "2.3s", "1:07", "1:02:03".
