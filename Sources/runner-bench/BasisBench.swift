@@ -65,16 +65,20 @@ struct BasisBench {
         let labels = test.map(data32.label)
         let testActs = f32.forward(test.map(data32.tokens))
         let byLayer: [NodeLayer: Matrix<Float>] = [.ln1: testActs.residPre, .ln2: testActs.residMid, .unembed: testActs.residPost]
-        let nodeStart = DispatchTime.now()
+        var layerSeconds: [NodeLayer: Double] = [:]
         for bases in [fit.lib, fit.pca] {
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
+                let start = DispatchTime.now()
                 _ = NodeAblation.curve(model: f32, layer: layer, basis: bases[layer]!, activations: byLayer[layer]!, labels: labels,
                                        schedule: NodeAblation.schedule(), tokens: test.map(data32.tokens))
+                layerSeconds[layer, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             }
         }
-        let nodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - nodeStart.uptimeNanoseconds) / 1e9
+        let nodeSeconds = layerSeconds.values.reduce(0, +)
         Console.out(String(format: "  node ablation, LIB and PCA, 3 layers × 48 points %6.3f s   target 2.0 s   ratio %.2f%@   (the authors' code: ~50 s per basis)",
                            nodeSeconds, nodeSeconds / 2, nodeSeconds <= 2 ? "" : " !"))
+        Console.out(String(format: "    per layer (both bases): ln1.0 %.2f s, ln2.0 %.2f s, unembed %.2f s",
+                           layerSeconds[.ln1] ?? 0, layerSeconds[.ln2] ?? 0, layerSeconds[.unembed] ?? 0))
         let base = NodeAblation.argmaxAccuracy(testActs.logits, labels: labels)
         for (name, bases, edges) in [("LIB", fit.lib, libEdges), ("PCA", fit.pca, pcaEdges)] {
             var parts: [String] = []
