@@ -63,11 +63,7 @@ public enum NodeAblation {
                 } else if let tableRows {
                     // Rot first, then multiply (the reference's order, so float32 rounding matches).
                     let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                    let x1 = model.attentionSection(table: table * rot, rows: tableRows)
-                    scores.set(i, blockedAccuracy(labels: labels) { rows in
-                        let x = x1.rows(rows)
-                        return mlpLogits(hidden: x * model.mlpIn, linear: x * model.unembed, outUnembed: outUnembed)
-                    })
+                    scores.set(i, attentionAccuracy(model: model, rotatedTable: table * rot, rows: tableRows, labels: labels, outUnembed: outUnembed))
                 } else {
                     let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
                     scores.set(i, argmaxAccuracy(rest(model: model, from: layer, activations * rot), labels: labels))
@@ -91,6 +87,76 @@ public enum NodeAblation {
             correct += correctCount(logits(rows), labels: labels[rows])
         }
         return Double(correct) / Double(labels.count)
+    }
+
+    /// ln1.0 ablated: every x0 row is a row of the rotated token table, so x1·W for W = W_in
+    /// and W_U is the table's last-position row times W plus Σ_heads Σ_positions p·T_h[row],
+    /// where T_h = (table·W_V)[h]·(W_O[h]·W) is precomputed on the table: n_heads·n_ctx rows of
+    /// (d_mlp + 1 + d_vocab_out) per sample instead of a (d+1)-deep product.
+    static func attentionAccuracy(model: FoldedTransformer<Float>, rotatedTable table: Matrix<Float>, rows: [Int], labels: [Int],
+                                  outUnembed: Matrix<Float>, block: Int = 512) -> Double {
+        let config = model.config
+        let (ctx, h, dh, vw) = (config.nCtx, config.nHeads, config.dHead, config.dHead + 1)
+        let (hiddenWidth, classes) = (model.mlpIn.columns, model.unembed.columns)
+        let queries = table * model.query, keys = table * model.key, values = table * model.value
+        let lastIn = table * model.mlpIn, lastU = table * model.unembed
+        let heads = (0..<h).map { head -> (Matrix<Float>, Matrix<Float>) in
+            let v = values.columns(head * vw..<(head + 1) * vw), o = model.output.rows(head * vw..<(head + 1) * vw)
+            return (v * (o * model.mlpIn), v * (o * model.unembed))
+        }
+        let (termsIn, termsU) = (heads.map(\.0), heads.map(\.1))
+        let scale = 1 / Float(dh).squareRoot()
+        var weights = [Float](repeating: 0, count: h * ctx)
+        return blockedAccuracy(labels: labels, block: block) { range in
+            var hidden = Matrix<Float>(rows: range.count, columns: hiddenWidth)
+            var logits = Matrix<Float>(rows: range.count, columns: classes)
+            hidden.elements.withUnsafeMutableBufferPointer { hp in
+                logits.elements.withUnsafeMutableBufferPointer { lp in
+                    queries.elements.withUnsafeBufferPointer { qp in
+                        keys.elements.withUnsafeBufferPointer { kp in
+                            for (r, s) in range.enumerated() {
+                                let sampleRows = rows[(s * ctx)..<((s + 1) * ctx)]
+                                let last = sampleRows.last!
+                                // The last query's attention pattern per head, as in the forward pass.
+                                for head in 0..<h {
+                                    let q = qp.baseAddress! + last * h * dh + head * dh
+                                    var top = -Float.infinity
+                                    for (m, row) in sampleRows.enumerated() {
+                                        let key = kp.baseAddress! + row * h * dh + head * dh
+                                        var dot: Float = 0
+                                        for j in 0..<dh { dot += q[j] * key[j] }
+                                        weights[head * ctx + m] = dot * scale
+                                        top = max(top, dot * scale)
+                                    }
+                                    var total: Float = 0
+                                    for m in 0..<ctx { weights[head * ctx + m] = Float.exp(weights[head * ctx + m] - top); total += weights[head * ctx + m] }
+                                    for m in 0..<ctx { weights[head * ctx + m] /= total }
+                                }
+                                Self.accumulate(into: hp.baseAddress! + r * hiddenWidth, width: hiddenWidth, base: lastIn, baseRow: last,
+                                                terms: termsIn, rows: sampleRows, weights: weights, ctx: ctx)
+                                Self.accumulate(into: lp.baseAddress! + r * classes, width: classes, base: lastU, baseRow: last,
+                                                terms: termsU, rows: sampleRows, weights: weights, ctx: ctx)
+                            }
+                        }
+                    }
+                }
+            }
+            return mlpLogits(hidden: hidden, linear: logits, outUnembed: outUnembed)
+        }
+    }
+
+    /// out = base[baseRow] + Σ_head Σ_m weights[head·ctx + m]·terms[head][rows[m]].
+    private static func accumulate(into out: UnsafeMutablePointer<Float>, width: Int, base: Matrix<Float>, baseRow: Int,
+                                   terms: [Matrix<Float>], rows: ArraySlice<Int>, weights: [Float], ctx: Int) {
+        base.elements.withUnsafeBufferPointer { bp in out.update(from: bp.baseAddress! + baseRow * width, count: width) }
+        for (head, term) in terms.enumerated() {
+            term.elements.withUnsafeBufferPointer { tp in
+                for (m, row) in rows.enumerated() {
+                    let w = weights[head * ctx + m], src = tp.baseAddress! + row * width
+                    for j in 0..<width { out[j] += w * src[j] }
+                }
+            }
+        }
     }
 
     /// logits = x·W_U + relu(x·W_in)·(W_out·W_U), from the pre-activations x·W_in and x·W_U.
