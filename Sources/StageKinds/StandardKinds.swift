@@ -5,6 +5,7 @@ public extension KindRegistry {
     static let standard = KindRegistry([
         CommandStage(),
         ImportCheckpointStage(),
+        TrainStage(),
         EvaluateStage(),
         CollectStage(),
         FitBasisStage(),

@@ -13,8 +13,9 @@ import Numerics
         let threads = Int(env["RUNNER_TRAINING_BENCH_THREADS"] ?? "1") ?? 1
         BLASThreads.set(threads)
         defer { BLASThreads.set(1) }
-        let config = TransformerConfig.modularAddition(p: 113)
-        let data = ModularAdditionDataset(p: 113)
+        let p = Int(env["RUNNER_TRAINING_BENCH_P"] ?? "113") ?? 113
+        let config = TransformerConfig.modularAddition(p: p)
+        let data = ModularAdditionDataset(p: p)
         let train = data.split(trainFraction: 0.3, seed: 0).train
         var rng = TrainingRNG(seed: 0)
         var params = TrainableParameters<Float>.initialised(config: config, rng: &rng)
@@ -42,8 +43,8 @@ import Numerics
             }
         }
         let counted = Double(epochs - 5)
-        print(String(format: "p=113 threads=%d: %.2f ms/epoch mean (forward %.2f, backward %.2f, AdamW %.2f), best %.2f, total %.1f s",
-                     threads, (forward + backward + optimiser) / counted, forward / counted, backward / counted, optimiser / counted,
+        print(String(format: "p=%d threads=%d: %.2f ms/epoch mean (forward %.2f, backward %.2f, AdamW %.2f), best %.2f, total %.1f s",
+                     p, threads, (forward + backward + optimiser) / counted, forward / counted, backward / counted, optimiser / counted,
                      best, (clock() - start) / 1000))
     }
 }

@@ -142,6 +142,8 @@ public final class Trainer<Scalar: BLASScalar> {
 
     /// One full-batch epoch: loss and gradient on the train split, then one AdamW step.
     /// Returns the loss before the step.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     @discardableResult
     public func step() -> LossSummary {
         let summary = trainPass.lossAndGradient(parameters, into: &gradient)
@@ -150,6 +152,8 @@ public final class Trainer<Scalar: BLASScalar> {
     }
 
     /// The current parameters on the train and test splits.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func evaluate() -> TrainingMetrics {
         let tr = trainPass.forward(parameters)
         let te = test.isEmpty ? LossSummary(loss: .nan, correct: 0, samples: 0) : testPass.forward(parameters)
@@ -173,6 +177,8 @@ public final class Trainer<Scalar: BLASScalar> {
     /// `evalInterval` epochs and at the end (reporting each through `onMetrics`); calls
     /// `checkpoint` every `checkpointInterval` epochs while unfinished; asks `shouldStop`
     /// before every epoch and, when it says so, checkpoints and returns `.interrupted`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func run(checkpointInterval: Int, shouldStop: () -> Bool = { false }, onMetrics: (TrainingMetrics) -> Void = { _ in },
                     checkpoint: (Trainer) throws -> Void = { _ in }) throws -> Outcome {
         precondition(checkpointInterval > 0 && configuration.evalInterval > 0, "intervals must be positive")
