@@ -43,6 +43,7 @@ import Numerics
             }
         }
         let counted = Double(epochs - 5)
+        print(BLASThreads.configuration)
         print(String(format: "p=%d threads=%d: %.2f ms/epoch mean (forward %.2f, backward %.2f, AdamW %.2f), best %.2f, total %.1f s",
                      p, threads, (forward + backward + optimiser) / counted, forward / counted, backward / counted, optimiser / counted,
                      best, (clock() - start) / 1000))

@@ -90,16 +90,65 @@ public struct AdamW<Scalar: BLASScalar>: Sendable, Equatable {
         let stepSize = Scalar(lr / biasCorrection1)
         let correction2Root = Scalar(biasCorrection2.squareRoot())
         let epsilon = Scalar(eps)
-        let (pp, mp, vp, gp) = (p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
-        for i in 0..<p.count {
-            let gi = gp[i]
-            let param = pp[i] * decay
-            let mi = mp[i] + (gi - mp[i]) * oneMinusBeta1
-            let vi = vp[i] * b2 + oneMinusBeta2 * gi * gi
-            mp[i] = mi
-            vp[i] = vi
-            let denominator = vi.squareRoot() / correction2Root + epsilon
-            pp[i] = param - stepSize * (mi / denominator)
+        // Concrete kernels: the loop specialised from generic code stays scalar; these vectorise.
+        if Scalar.self == Float.self {
+            let (pf, mf, vf) = (UnsafeMutableRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self),
+                                UnsafeMutableRawPointer(m.baseAddress!).assumingMemoryBound(to: Float.self),
+                                UnsafeMutableRawPointer(v.baseAddress!).assumingMemoryBound(to: Float.self))
+            let gf = UnsafeRawPointer(g.baseAddress!).assumingMemoryBound(to: Float.self)
+            // Elementwise: the pieces are independent, so this is the same on any thread count.
+            TrainingKernels.forEachPiece { piece in
+                let r = TrainingKernels.range(piece, of: p.count)
+                kernelFloat(pf + r.lowerBound, mf + r.lowerBound, vf + r.lowerBound, gf + r.lowerBound, r.count,
+                            Float(decay), Float(oneMinusBeta1), Float(b2), Float(oneMinusBeta2), Float(stepSize), Float(correction2Root), Float(epsilon))
+            }
+        } else if Scalar.self == Double.self {
+            kernelDouble(UnsafeMutableRawPointer(p.baseAddress!).assumingMemoryBound(to: Double.self),
+                         UnsafeMutableRawPointer(m.baseAddress!).assumingMemoryBound(to: Double.self),
+                         UnsafeMutableRawPointer(v.baseAddress!).assumingMemoryBound(to: Double.self),
+                         UnsafeRawPointer(g.baseAddress!).assumingMemoryBound(to: Double.self), p.count,
+                         Double(decay), Double(oneMinusBeta1), Double(b2), Double(oneMinusBeta2), Double(stepSize), Double(correction2Root), Double(epsilon))
+        } else {
+            for i in 0..<p.count {
+                let gi = g[i]
+                let param = p[i] * decay
+                let mi = m[i] + (gi - m[i]) * oneMinusBeta1
+                let vi = v[i] * b2 + oneMinusBeta2 * gi * gi
+                m[i] = mi
+                v[i] = vi
+                p[i] = param - stepSize * (mi / (vi.squareRoot() / correction2Root + epsilon))
+            }
+        }
+    }
+
+    // One body for both precisions would be generic again; the two are the same text.
+    @inline(never)
+    static func kernelFloat(_ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+                            _ g: UnsafePointer<Float>, _ count: Int, _ decay: Float, _ oneMinusBeta1: Float, _ beta2: Float,
+                            _ oneMinusBeta2: Float, _ stepSize: Float, _ correction2Root: Float, _ epsilon: Float) {
+        for i in 0..<count {
+            let gi = g[i]
+            let param = p[i] * decay
+            let mi = m[i] + (gi - m[i]) * oneMinusBeta1
+            let vi = v[i] * beta2 + oneMinusBeta2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = param - stepSize * (mi / (vi.squareRoot() / correction2Root + epsilon))
+        }
+    }
+
+    @inline(never)
+    static func kernelDouble(_ p: UnsafeMutablePointer<Double>, _ m: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
+                             _ g: UnsafePointer<Double>, _ count: Int, _ decay: Double, _ oneMinusBeta1: Double, _ beta2: Double,
+                             _ oneMinusBeta2: Double, _ stepSize: Double, _ correction2Root: Double, _ epsilon: Double) {
+        for i in 0..<count {
+            let gi = g[i]
+            let param = p[i] * decay
+            let mi = m[i] + (gi - m[i]) * oneMinusBeta1
+            let vi = v[i] * beta2 + oneMinusBeta2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = param - stepSize * (mi / (vi.squareRoot() / correction2Root + epsilon))
         }
     }
 }

@@ -26,10 +26,15 @@ public enum TrainerCheckpoint {
         public var attempts: Int = 1
         /// Seconds spent in the training loop over all attempts.
         public var seconds: Double = 0
+        /// The BLAS thread count of each attempt so far. OpenBLAS's float32 gemm rounds
+        /// differently with different thread counts, so only a run that kept one count is
+        /// bit-identical to an uninterrupted run.
+        public var threads: [Int] = []
 
-        public init(attempts: Int = 1, seconds: Double = 0) {
+        public init(attempts: Int = 1, seconds: Double = 0, threads: [Int] = []) {
             self.attempts = attempts
             self.seconds = seconds
+            self.threads = threads
         }
     }
 

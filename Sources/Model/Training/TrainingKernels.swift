@@ -1,3 +1,4 @@
+import Dispatch
 import Numerics
 
 /// Elementwise kernels of the training pass, written for concrete Float and Double: there
@@ -60,4 +61,59 @@ enum TrainingKernels {
             g[i] = hv > 0 ? gv : 0
         }
     }
+}
+
+extension TrainingKernels {
+    /// The fixed number of pieces the per-sample and elementwise loops are cut into. Fixed, so
+    /// the results (sums over pieces are added in piece order) do not depend on how many
+    /// threads run them.
+    static let pieces = 4
+
+    /// `body(piece)` for every piece, on two or more threads when OpenBLAS has more than one
+    /// (the stage's thread budget), else in order on this one.
+    @inline(__always)
+    static func forEachPiece(_ body: (Int) -> Void) {
+        if BLASThreads.count > 1 {
+            // The pieces touch disjoint memory (or their own partial sums): safe to run at once.
+            withoutActuallyEscaping(body) { escapable in
+                let work = UncheckedWork(body: escapable)
+                DispatchQueue.concurrentPerform(iterations: pieces) { work.body($0) }
+            }
+        } else {
+            for piece in 0..<pieces { body(piece) }
+        }
+    }
+
+    /// Piece `piece` of 0..<count.
+    @inline(__always)
+    static func range(_ piece: Int, of count: Int) -> Range<Int> {
+        count * piece / pieces..<count * (piece + 1) / pieces
+    }
+
+    /// x = exp(x) in place, for x ≤ 0 (softmax arguments): Cody–Waite reduction by ln 2 and
+    /// Cephes's degree-6 polynomial (about 1 ulp), inputs below −87.3 clamped (their exp is
+    /// below the smallest normal float). Branch-free, so it vectorises; libm's expf is a call
+    /// per element.
+    @inline(never)
+    static func expNonPositive(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
+        for i in 0..<count {
+            let clamped = x[i] < -87.3 ? -87.3 : x[i]
+            let n = (clamped * 1.442_695_04 + 12_582_912) - 12_582_912  // round(x·log2 e)
+            let r = (clamped - n * 0.693_359_375) - n * -2.121_944_4e-4
+            var p: Float = 1.987_569_15e-4
+            p = p * r + 1.398_199_95e-3
+            p = p * r + 8.333_451_9e-3
+            p = p * r + 4.166_579_59e-2
+            p = p * r + 1.666_666_55e-1
+            p = p * r + 5.000_000_12e-1
+            let y = p * r * r + r + 1
+            let scale = Float(bitPattern: UInt32(truncatingIfNeeded: Int32(n) + 127) << 23)
+            x[i] = y * scale
+        }
+    }
+}
+
+/// A piece of work handed to Dispatch's threads; the caller guarantees the pieces do not race.
+private struct UncheckedWork: @unchecked Sendable {
+    let body: (Int) -> Void
 }

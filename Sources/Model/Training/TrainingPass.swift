@@ -60,6 +60,8 @@ public final class TrainingPass<Scalar: BLASScalar> {
     // Backward (allocated only with `computesGradients`).
     let dLogits, dx2, dHidden, dx1, dz: UnsafeMutablePointer<Scalar>
     let dTable, dQueries, dKeys, dValues: UnsafeMutablePointer<Scalar>
+    /// Per-piece partial sums of the four table gradients (R·d + 3·R·hd each), added in piece order.
+    let pieceGradients: UnsafeMutablePointer<Scalar>
     let ones: UnsafeMutablePointer<Scalar>
     private var allocations: [(UnsafeMutablePointer<Scalar>, Int)] = []
 
@@ -109,6 +111,7 @@ public final class TrainingPass<Scalar: BLASScalar> {
         dQueries = buffer(R * hd, g)
         dKeys = buffer(R * hd, g)
         dValues = buffer(R * hd, g)
+        pieceGradients = buffer(TrainingKernels.pieces * (R * d + 3 * R * hd), g)
         ones = buffer(max(n, R))
         ones.update(repeating: 1, count: max(n, R))
         self.allocations = allocations
@@ -179,7 +182,10 @@ public final class TrainingPass<Scalar: BLASScalar> {
             for s in 0..<n { (hidden + s * m).update(from: w(.mlpInBias), count: m) }
             Scalar.gemm(transposeA: false, transposeB: false, m: n, n: m, k: d, alpha: 1, a: x1, lda: d,
                         b: w(.mlpIn), ldb: m, beta: 1, c: hidden, ldc: m)
-            TrainingKernels.relu(hidden, count: n * m)
+            TrainingKernels.forEachPiece { piece in
+                let rows = TrainingKernels.range(piece, of: n)
+                TrainingKernels.relu(hidden + rows.lowerBound * m, count: rows.count * m)
+            }
             // x2 = x1 + hidden·W_out + b_out
             let bout = w(.mlpOutBias)
             for s in 0..<n {
@@ -201,9 +207,10 @@ public final class TrainingPass<Scalar: BLASScalar> {
         let (n, ctx, heads, dh, hd) = (n, ctx, heads, dh, hd)
         let scale = 1 / Scalar(dh).squareRoot()
         samples.rows.withUnsafeBufferPointer { rowsBuffer in
+            let rows = rowsBuffer.baseAddress!
+            TrainingKernels.forEachPiece { piece in
             withUnsafeTemporaryAllocation(of: Scalar.self, capacity: ctx) { scores in
-                let rows = rowsBuffer.baseAddress!
-                for s in 0..<n {
+                for s in TrainingKernels.range(piece, of: n) {
                     let sr = rows + s * ctx
                     let qrow = sr[ctx - 1]
                     for h in 0..<heads {
@@ -233,45 +240,70 @@ public final class TrainingPass<Scalar: BLASScalar> {
                     }
                 }
             }
+            }
         }
     }
 
     /// Mean cross-entropy and accuracy of the logits; with gradients, also
-    /// dLogits = (softmax − onehot)/n. Exponentials in `Scalar`, the sums and the loss in Double.
+    /// dLogits = (softmax − onehot)/n. Exponentials in `Scalar` (float32 through
+    /// `TrainingKernels.expNonPositive`), the sums and the loss in Double, per piece of samples,
+    /// the pieces' sums added in order.
     private func crossEntropy() -> LossSummary {
         let (n, classes) = (n, vocabOut)
-        var total = 0.0
-        var correct = 0
         let invN = 1 / Double(n)
-        samples.labels.withUnsafeBufferPointer { labels in
-            for s in 0..<n {
-                let row = logits + s * classes
-                var best = 0
-                var top = row[0]
-                for c in 1..<classes where row[c] > top {
-                    top = row[c]
-                    best = c
-                }
-                let label = labels[s]
-                if best == label { correct += 1 }
-                var sum = 0.0
-                if computesGradients {
-                    let g = dLogits + s * classes
-                    for c in 0..<classes {
-                        let e = Scalar.exp(row[c] - top)
-                        g[c] = e
-                        sum += Double(e)
+        let pieces = TrainingKernels.pieces
+        var totals = [Double](repeating: 0, count: pieces)
+        var corrects = [Int](repeating: 0, count: pieces)
+        // Without gradients the exponentials go to a scratch row per piece.
+        let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: pieces * classes)
+        defer { scratch.deallocate() }
+        samples.labels.withUnsafeBufferPointer { labelsBuffer in
+            totals.withUnsafeMutableBufferPointer { totalsBuffer in
+                corrects.withUnsafeMutableBufferPointer { correctsBuffer in
+                    let labels = labelsBuffer.baseAddress!, totalOut = totalsBuffer.baseAddress!, correctOut = correctsBuffer.baseAddress!
+                    TrainingKernels.forEachPiece { piece in
+                        var total = 0.0
+                        var correct = 0
+                        for s in TrainingKernels.range(piece, of: n) {
+                            let row = logits + s * classes
+                            var best = 0
+                            var top = row[0]
+                            for c in 1..<classes where row[c] > top {
+                                top = row[c]
+                                best = c
+                            }
+                            let label = labels[s]
+                            if best == label { correct += 1 }
+                            let e = computesGradients ? dLogits + s * classes : scratch + piece * classes
+                            for c in 0..<classes { e[c] = row[c] - top }
+                            Self.exponentiate(e, classes)
+                            var sum = 0.0
+                            for c in 0..<classes { sum += Double(e[c]) }
+                            if computesGradients {
+                                let factor = Scalar(invN / sum)
+                                for c in 0..<classes { e[c] *= factor }
+                                e[label] -= Scalar(invN)
+                            }
+                            total += Double.log(sum) + Double(top) - Double(row[label])
+                        }
+                        totalOut[piece] = total
+                        correctOut[piece] = correct
                     }
-                    let factor = Scalar(invN / sum)
-                    for c in 0..<classes { g[c] *= factor }
-                    g[label] -= Scalar(invN)
-                } else {
-                    for c in 0..<classes { sum += Double(Scalar.exp(row[c] - top)) }
                 }
-                total += Double.log(sum) + Double(top) - Double(row[label])
             }
         }
-        return LossSummary(loss: n == 0 ? 0 : total / Double(n), correct: correct, samples: n)
+        let total = totals.reduce(0, +)
+        return LossSummary(loss: n == 0 ? 0 : total / Double(n), correct: corrects.reduce(0, +), samples: n)
+    }
+
+    /// x = exp(x) for x ≤ 0.
+    @inline(__always)
+    static func exponentiate(_ x: UnsafeMutablePointer<Scalar>, _ count: Int) {
+        if Scalar.self == Float.self {
+            TrainingKernels.expNonPositive(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count)
+        } else {
+            for i in 0..<count { x[i] = Scalar.exp(x[i]) }
+        }
     }
 
     // MARK: Backward
@@ -306,7 +338,10 @@ public final class TrainingPass<Scalar: BLASScalar> {
                             b: dx2, ldb: d, beta: 0, c: g(.mlpOut), ldc: d)
                 Scalar.gemm(transposeA: false, transposeB: true, m: n, n: m, k: d, alpha: 1, a: dx2, lda: d,
                             b: w(.mlpOut), ldb: d, beta: 0, c: dHidden, ldc: m)
-                TrainingKernels.maskByPositive(dHidden, by: hidden, count: n * m)
+                TrainingKernels.forEachPiece { piece in
+                    let rows = TrainingKernels.range(piece, of: n)
+                    TrainingKernels.maskByPositive(dHidden + rows.lowerBound * m, by: hidden + rows.lowerBound * m, count: rows.count * m)
+                }
                 // MLP in; dx1 = dx2 + dHidden·W_inᵀ (the residual).
                 columnSums(dHidden, rows: n, cols: m, into: g(.mlpInBias))
                 Scalar.gemm(transposeA: true, transposeB: false, m: d, n: m, k: n, alpha: 1, a: x1, lda: d,
@@ -355,51 +390,69 @@ public final class TrainingPass<Scalar: BLASScalar> {
     }
 
     /// dz → the gradients of the table's queries, keys and values, and the residual gradient
-    /// of each sample's last-position row; per sample, in sample order (deterministic).
+    /// of each sample's last-position row. Each piece of samples accumulates into its own
+    /// partial sums, in sample order; the pieces are then added in piece order (deterministic,
+    /// whatever the thread count).
     private func attendBackward() {
         let (n, ctx, d, heads, dh, hd, R) = (n, ctx, d, heads, dh, hd, tableRows)
         let scale = 1 / Scalar(dh).squareRoot()
-        dTable.update(repeating: 0, count: R * d)
-        dQueries.update(repeating: 0, count: R * hd)
-        dKeys.update(repeating: 0, count: R * hd)
-        dValues.update(repeating: 0, count: R * hd)
+        let pieceSize = R * d + 3 * R * hd
         samples.rows.withUnsafeBufferPointer { rowsBuffer in
-            withUnsafeTemporaryAllocation(of: Scalar.self, capacity: ctx) { ds in
-                let rows = rowsBuffer.baseAddress!
-                for s in 0..<n {
-                    let sr = rows + s * ctx
-                    let qrow = sr[ctx - 1]
-                    // x1 = x0[last] + ...: the residual reaches the last position's table row.
-                    let tr = dTable + qrow * d, gr = dx1 + s * d
-                    for j in 0..<d { tr[j] += gr[j] }
-                    for h in 0..<heads {
-                        let dzr = dz + s * hd + h * dh
-                        let pat = pattern + (s * heads + h) * ctx
-                        // z = Σ_k a_k v_k: da_k = dz·v_k, dv_k += a_k dz.
-                        var mean: Scalar = 0
-                        for k in 0..<ctx {
-                            let vr = values + sr[k] * hd + h * dh, dvr = dValues + sr[k] * hd + h * dh
-                            let a = pat[k]
-                            var dot: Scalar = 0
-                            for j in 0..<dh {
-                                dot += dzr[j] * vr[j]
-                                dvr[j] += a * dzr[j]
+            let rows = rowsBuffer.baseAddress!
+            TrainingKernels.forEachPiece { piece in
+                let dTable = pieceGradients + piece * pieceSize
+                let dQueries = dTable + R * d, dKeys = dQueries + R * hd, dValues = dKeys + R * hd
+                dTable.update(repeating: 0, count: pieceSize)
+                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: ctx) { ds in
+                    for s in TrainingKernels.range(piece, of: n) {
+                        let sr = rows + s * ctx
+                        let qrow = sr[ctx - 1]
+                        // x1 = x0[last] + ...: the residual reaches the last position's table row.
+                        let tr = dTable + qrow * d, gr = dx1 + s * d
+                        for j in 0..<d { tr[j] += gr[j] }
+                        for h in 0..<heads {
+                            let dzr = dz + s * hd + h * dh
+                            let pat = pattern + (s * heads + h) * ctx
+                            // z = Σ_k a_k v_k: da_k = dz·v_k, dv_k += a_k dz.
+                            var mean: Scalar = 0
+                            for k in 0..<ctx {
+                                let vr = values + sr[k] * hd + h * dh, dvr = dValues + sr[k] * hd + h * dh
+                                let a = pat[k]
+                                var dot: Scalar = 0
+                                for j in 0..<dh {
+                                    dot += dzr[j] * vr[j]
+                                    dvr[j] += a * dzr[j]
+                                }
+                                ds[k] = dot
+                                mean += a * dot
                             }
-                            ds[k] = dot
-                            mean += a * dot
-                        }
-                        // Softmax: dscore_k = a_k (da_k − Σ_j a_j da_j), times the 1/√d_head scale.
-                        for k in 0..<ctx { ds[k] = pat[k] * (ds[k] - mean) * scale }
-                        let q = queries + qrow * hd + h * dh, dq = dQueries + qrow * hd + h * dh
-                        for k in 0..<ctx {
-                            let kr = keys + sr[k] * hd + h * dh, dkr = dKeys + sr[k] * hd + h * dh
-                            let c = ds[k]
-                            for j in 0..<dh {
-                                dq[j] += c * kr[j]
-                                dkr[j] += c * q[j]
+                            // Softmax: dscore_k = a_k (da_k − Σ_j a_j da_j), times the 1/√d_head scale.
+                            for k in 0..<ctx { ds[k] = pat[k] * (ds[k] - mean) * scale }
+                            let q = queries + qrow * hd + h * dh, dq = dQueries + qrow * hd + h * dh
+                            for k in 0..<ctx {
+                                let kr = keys + sr[k] * hd + h * dh, dkr = dKeys + sr[k] * hd + h * dh
+                                let c = ds[k]
+                                for j in 0..<dh {
+                                    dq[j] += c * kr[j]
+                                    dkr[j] += c * q[j]
+                                }
                             }
                         }
                     }
+                }
+            }
+        }
+        // Each target is the sum of its slice of every piece's partial sums.
+        let pieces = TrainingKernels.pieces
+        let targets: [(UnsafeMutablePointer<Scalar>, Int, Int)] = [(dTable, 0, R * d), (dQueries, R * d, R * hd),
+                                                                   (dKeys, R * d + R * hd, R * hd), (dValues, R * d + 2 * R * hd, R * hd)]
+        TrainingKernels.forEachPiece { part in
+            for (target, offset, count) in targets {
+                let range = TrainingKernels.range(part, of: count)
+                for i in range {
+                    var sum = pieceGradients[offset + i]
+                    for piece in 1..<pieces { sum += pieceGradients[piece * pieceSize + offset + i] }
+                    target[i] = sum
                 }
             }
         }

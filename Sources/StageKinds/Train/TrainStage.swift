@@ -139,14 +139,17 @@ public struct TrainStage: StageKind {
 
         // Resume from the attempt's checkpoint if it was written for exactly this configuration.
         let trainer: Trainer<Float>
-        var bookkeeping = TrainerCheckpoint.Bookkeeping(attempts: 1, seconds: 0)
+        var bookkeeping = TrainerCheckpoint.Bookkeeping(attempts: 1, seconds: 0, threads: [context.threads])
         var resumedFrom: Int?
         switch TrainerCheckpoint.load(from: context.checkpointDirectory, configuration: configuration, as: Float.self) {
         case let .restored(t, saved):
             trainer = t
-            bookkeeping = .init(attempts: saved.attempts + 1, seconds: saved.seconds)
+            bookkeeping = .init(attempts: saved.attempts + 1, seconds: saved.seconds, threads: saved.threads + [context.threads])
             resumedFrom = t.epoch
             log("resuming from the checkpoint at epoch \(t.epoch) (attempt \(bookkeeping.attempts))")
+            if Set(bookkeeping.threads).count > 1 {
+                log("note: the attempts so far ran on \(bookkeeping.threads) BLAS threads; float32 gemm rounds differently per thread count, so this run will not be bit-identical to an uninterrupted one")
+            }
         case let .unusable(reason):
             log("not resuming: \(reason); training from scratch")
             trainer = Trainer(configuration: configuration)
@@ -185,7 +188,7 @@ public struct TrainStage: StageKind {
                                                  m.trainLoss, m.trainAccuracy, m.testAccuracy) + eta)
             },
             checkpoint: { t in
-                try TrainerCheckpoint.save(t, bookkeeping: .init(attempts: bookkeeping.attempts, seconds: secondsSoFar()),
+                try TrainerCheckpoint.save(t, bookkeeping: .init(attempts: bookkeeping.attempts, seconds: secondsSoFar(), threads: bookkeeping.threads),
                                            to: context.checkpointDirectory)
             })
         if outcome == .interrupted {
@@ -218,7 +221,8 @@ public struct TrainStage: StageKind {
             ("wall_seconds_this_attempt", .double(seconds)),
             ("ms_per_epoch", epochsRun > 0 ? .double(seconds * 1000 / Double(epochsRun)) : .null),
             ("attempts", .int(bookkeeping.attempts)), ("resumed_from_epoch", optionalInt(resumedFrom)),
-            ("threads", .int(context.threads)), ("blas", .string(BLASThreads.configuration)),
+            ("threads", .int(context.threads)), ("threads_per_attempt", .array(bookkeeping.threads.map { .int($0) })),
+            ("blas", .string(BLASThreads.configuration)),
             ("configuration", (try? JSONValue.parse(configuration.canonicalJSON)) ?? .null),
         ])
         try Data((summary.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: trainingPath))
