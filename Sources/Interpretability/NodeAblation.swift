@@ -43,6 +43,12 @@ public enum NodeAblation {
         let vocab = model.config.dVocab
         let table = model.tokenTable
         let tableRows = tokens?.flatMap { seq in seq.indices.map { $0 * vocab + seq[$0] } }
+        // ln1.0 visits the samples in token order, so consecutive samples read the same table
+        // rows (accuracy does not depend on the order).
+        let tokenOrder = tokens.map { t in t.indices.sorted { t[$0].lexicographicallyPrecedes(t[$1]) } }
+        let orderedRows = tokenOrder.flatMap { order in tableRows.map { rows in
+            order.flatMap { rows[($0 * model.config.nCtx)..<(($0 + 1) * model.config.nCtx)] } } }
+        let orderedLabels = tokenOrder.map { $0.map { labels[$0] } }
         let outUnembed = model.mlpOut * model.unembed                       // (m+1) × d_vocab_out
         // Per-layer products shared by every k (not needed for ln1.0).
         let features = layer == .ln1 ? nil : activations * c                 // N × rib
@@ -63,7 +69,8 @@ public enum NodeAblation {
                 } else if let tableRows {
                     // Rot first, then multiply (the reference's order, so float32 rounding matches).
                     let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                    scores.set(i, attentionAccuracy(model: model, rotatedTable: table * rot, rows: tableRows, labels: labels, outUnembed: outUnembed))
+                    scores.set(i, attentionAccuracy(model: model, rotatedTable: table * rot, rows: orderedRows ?? tableRows,
+                                                    labels: orderedLabels ?? labels, outUnembed: outUnembed))
                 } else {
                     let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
                     scores.set(i, argmaxAccuracy(rest(model: model, from: layer, activations * rot), labels: labels))
