@@ -120,12 +120,7 @@ public enum EdgeAblation {
                     model.attendLastQuery(into: &part, queries: last * maps[0], queryRows: Array(0..<n),
                                           keys: f * maps[1], values: f * maps[2], rows: Array(0..<(n * ctx)), projection: maps[3])
                 case .ln2:
-                    var hidden = f * maps[0]
-                    hidden.elements.withUnsafeMutableBufferPointer { hp in
-                        for i in hp.indices { hp[i] = hp[i] < 0 ? 0 : hp[i] }  // a select, which vectorises
-                    }
-                    part = f * direct
-                    part.addProduct(hidden, maps[1])
+                    part = NodeAblation.mlpLogits(hidden: f * maps[0], linear: f * direct, through: maps[1])
                 default:
                     part = f * direct
                 }

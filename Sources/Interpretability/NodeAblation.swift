@@ -64,7 +64,7 @@ public enum NodeAblation {
                     scores.set(i, blockedAccuracy(labels: labels) { rows in
                         let kept = features.gatheringColumns(Array(0..<k), rows: rows)
                         let linear = kept * logitMap
-                        return hiddenMap.map { mlpLogits(hidden: kept * $0, linear: linear, outUnembed: outUnembed) } ?? linear
+                        return hiddenMap.map { mlpLogits(hidden: kept * $0, linear: linear, through: outUnembed) } ?? linear
                     })
                 } else if let tableRows {
                     // Rot first, then multiply (the reference's order, so float32 rounding matches).
@@ -148,7 +148,7 @@ public enum NodeAblation {
                     }
                 }
             }
-            return mlpLogits(hidden: hidden, linear: logits, outUnembed: outUnembed)
+            return mlpLogits(hidden: hidden, linear: logits, through: outUnembed)
         }
     }
 
@@ -166,8 +166,9 @@ public enum NodeAblation {
         }
     }
 
-    /// logits = x·W_U + relu(x·W_in)·(W_out·W_U), from the pre-activations x·W_in and x·W_U.
-    static func mlpLogits(hidden: Matrix<Float>, linear: Matrix<Float>, outUnembed: Matrix<Float>) -> Matrix<Float> {
+    /// linear + relu(hidden)·through: the MLP's output through whatever follows it, e.g.
+    /// logits = x·W_U + relu(x·W_in)·(W_out·W_U) from the pre-activations x·W_in and x·W_U.
+    static func mlpLogits(hidden: Matrix<Float>, linear: Matrix<Float>, through outUnembed: Matrix<Float>) -> Matrix<Float> {
         var hidden = hidden, logits = linear
         hidden.elements.withUnsafeMutableBufferPointer { hp in
             for i in hp.indices { hp[i] = hp[i] < 0 ? 0 : hp[i] }  // a select, which vectorises
