@@ -60,11 +60,11 @@ public enum NodeAblation {
             for i in stride(from: worker, to: ablated.count, by: 2) {
                 let k = ablated[i]
                 if let features, let toLogits {
-                    let (logitMap, hiddenMap) = (toLogits.rows(0..<k), toHidden?.rows(0..<k))
+                    // The kept features are the leading k columns and the maps' leading k rows.
                     scores.set(i, blockedAccuracy(labels: labels) { rows in
-                        let kept = features.gatheringColumns(Array(0..<k), rows: rows)
-                        let linear = kept * logitMap
-                        return hiddenMap.map { mlpLogits(hidden: kept * $0, linear: linear, through: outUnembed) } ?? linear
+                        let linear = features.leadingBlockProduct(rows: rows, depth: k, toLogits)
+                        guard let toHidden else { return linear }
+                        return mlpLogits(hidden: features.leadingBlockProduct(rows: rows, depth: k, toHidden), linear: linear, through: outUnembed)
                     })
                 } else if let tableRows {
                     // Rot first, then multiply (the reference's order, so float32 rounding matches).
@@ -111,70 +111,90 @@ public enum NodeAblation {
             let v = values.columns(head * vw..<(head + 1) * vw), o = model.output.rows(head * vw..<(head + 1) * vw)
             return (v * (o * model.mlpIn), v * (o * model.unembed))
         }
-        let (termsIn, termsU) = (heads.map(\.0), heads.map(\.1))
+        // Each head's table stacked: the term of (head, table row) is row head·tableRows + row.
+        let (termsIn, termsU) = (Matrix.vstack(heads.map(\.0)), Matrix.vstack(heads.map(\.1)))
+        let tableRows = table.rows
         let scale = 1 / Float(dh).squareRoot()
-        var weights = [Float](repeating: 0, count: h * ctx)
+        let terms = h * ctx
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: terms)
+        let sourcesIn = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: terms)
+        let sourcesU = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: terms)
+        defer { weights.deallocate(); sourcesIn.deallocate(); sourcesU.deallocate() }
         return blockedAccuracy(labels: labels, block: block) { range in
-            var hidden = Matrix<Float>(rows: range.count, columns: hiddenWidth)
-            var logits = Matrix<Float>(rows: range.count, columns: classes)
+            // Every row is written in full by accumulate before it is read.
+            var hidden = Matrix<Float>.uninitialized(rows: range.count, columns: hiddenWidth)
+            var logits = Matrix<Float>.uninitialized(rows: range.count, columns: classes)
             hidden.elements.withUnsafeMutableBufferPointer { hp in
-                logits.elements.withUnsafeMutableBufferPointer { lp in
-                    queries.elements.withUnsafeBufferPointer { qp in
-                        keys.elements.withUnsafeBufferPointer { kp in
-                            for (r, s) in range.enumerated() {
-                                let sampleRows = rows[(s * ctx)..<((s + 1) * ctx)]
-                                let last = sampleRows.last!
-                                // The last query's attention pattern per head, as in the forward pass.
-                                for head in 0..<h {
-                                    let q = qp.baseAddress! + last * h * dh + head * dh
-                                    var top = -Float.infinity
-                                    for (m, row) in sampleRows.enumerated() {
-                                        let key = kp.baseAddress! + row * h * dh + head * dh
-                                        var dot: Float = 0
-                                        for j in 0..<dh { dot += q[j] * key[j] }
-                                        weights[head * ctx + m] = dot * scale
-                                        top = max(top, dot * scale)
-                                    }
-                                    var total: Float = 0
-                                    for m in 0..<ctx { weights[head * ctx + m] = Float.exp(weights[head * ctx + m] - top); total += weights[head * ctx + m] }
-                                    for m in 0..<ctx { weights[head * ctx + m] /= total }
-                                }
-                                Self.accumulate(into: hp.baseAddress! + r * hiddenWidth, width: hiddenWidth, base: lastIn, baseRow: last,
-                                                terms: termsIn, rows: sampleRows, weights: weights, ctx: ctx)
-                                Self.accumulate(into: lp.baseAddress! + r * classes, width: classes, base: lastU, baseRow: last,
-                                                terms: termsU, rows: sampleRows, weights: weights, ctx: ctx)
-                            }
+            logits.elements.withUnsafeMutableBufferPointer { lp in
+            queries.elements.withUnsafeBufferPointer { qp in
+            keys.elements.withUnsafeBufferPointer { kp in
+            termsIn.elements.withUnsafeBufferPointer { tin in
+            termsU.elements.withUnsafeBufferPointer { tu in
+            lastIn.elements.withUnsafeBufferPointer { bin in
+            lastU.elements.withUnsafeBufferPointer { bu in
+                for (r, s) in range.enumerated() {
+                    let sampleRows = rows[(s * ctx)..<((s + 1) * ctx)]
+                    let last = sampleRows.last!
+                    // The last query's attention pattern per head, as in the forward pass.
+                    for head in 0..<h {
+                        let q = qp.baseAddress! + last * h * dh + head * dh
+                        var top = -Float.infinity
+                        for (m, row) in sampleRows.enumerated() {
+                            let key = kp.baseAddress! + row * h * dh + head * dh
+                            var dot: Float = 0
+                            for j in 0..<dh { dot += q[j] * key[j] }
+                            weights[head * ctx + m] = dot * scale
+                            top = max(top, dot * scale)
+                            let term = head * tableRows + row
+                            sourcesIn[head * ctx + m] = UnsafePointer(tin.baseAddress! + term * hiddenWidth)
+                            sourcesU[head * ctx + m] = UnsafePointer(tu.baseAddress! + term * classes)
                         }
+                        var total: Float = 0
+                        for m in 0..<ctx { weights[head * ctx + m] = Float.exp(weights[head * ctx + m] - top); total += weights[head * ctx + m] }
+                        for m in 0..<ctx { weights[head * ctx + m] /= total }
                     }
+                    Self.accumulate(into: hp.baseAddress! + r * hiddenWidth, width: hiddenWidth, base: bin.baseAddress! + last * hiddenWidth,
+                                    sources: sourcesIn, weights: weights, count: terms)
+                    Self.accumulate(into: lp.baseAddress! + r * classes, width: classes, base: bu.baseAddress! + last * classes,
+                                    sources: sourcesU, weights: weights, count: terms)
                 }
-            }
+            }}}}}}}}
             return mlpLogits(hidden: hidden, linear: logits, through: outUnembed)
         }
     }
 
-    /// out = base[baseRow] + Σ_head Σ_m weights[head·ctx + m]·terms[head][rows[m]].
-    private static func accumulate(into out: UnsafeMutablePointer<Float>, width: Int, base: Matrix<Float>, baseRow: Int,
-                                   terms: [Matrix<Float>], rows: ArraySlice<Int>, weights: [Float], ctx: Int) {
-        base.elements.withUnsafeBufferPointer { bp in out.update(from: bp.baseAddress! + baseRow * width, count: width) }
-        for (head, term) in terms.enumerated() {
-            term.elements.withUnsafeBufferPointer { tp in
-                for (m, row) in rows.enumerated() {
-                    let w = weights[head * ctx + m], src = tp.baseAddress! + row * width
-                    for j in 0..<width { out[j] += w * src[j] }
-                }
+    /// out = base + Σ_t weights[t]·sources[t], added in t order with a separate multiply and
+    /// add (the same roundings as adding the terms into out one after another), eight lanes at
+    /// a time so out is written once instead of once per term.
+    @inline(__always)
+    private static func accumulate(into out: UnsafeMutablePointer<Float>, width: Int, base: UnsafePointer<Float>,
+                                   sources: UnsafePointer<UnsafePointer<Float>>, weights: UnsafePointer<Float>, count: Int) {
+        var j = 0
+        while j + 8 <= width {
+            var sum = UnsafeRawPointer(base + j).loadUnaligned(as: SIMD8<Float>.self)
+            for t in 0..<count {
+                sum = sum + weights[t] * UnsafeRawPointer(sources[t] + j).loadUnaligned(as: SIMD8<Float>.self)
             }
+            UnsafeMutableRawPointer(out + j).storeBytes(of: sum, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < width {
+            var sum = base[j]
+            for t in 0..<count { sum = sum + weights[t] * sources[t][j] }
+            out[j] = sum
+            j += 1
         }
     }
 
     /// linear + relu(hidden)·through: the MLP's output through whatever follows it, e.g.
     /// logits = x·W_U + relu(x·W_in)·(W_out·W_U) from the pre-activations x·W_in and x·W_U.
-    static func mlpLogits(hidden: Matrix<Float>, linear: Matrix<Float>, through outUnembed: Matrix<Float>) -> Matrix<Float> {
-        var hidden = hidden, logits = linear
+    /// Both matrices are consumed, so the ReLU and the gemm work in place without copies.
+    static func mlpLogits(hidden: consuming Matrix<Float>, linear: consuming Matrix<Float>, through outUnembed: Matrix<Float>) -> Matrix<Float> {
         hidden.elements.withUnsafeMutableBufferPointer { hp in
             for i in hp.indices { hp[i] = hp[i] < 0 ? 0 : hp[i] }  // a select, which vectorises
         }
-        logits.addProduct(hidden, outUnembed)
-        return logits
+        linear.addProduct(hidden, outUnembed)
+        return linear
     }
 
     /// Runs the model from `layer` on `activations` and scores argmax against `labels`.

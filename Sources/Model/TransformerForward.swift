@@ -111,43 +111,46 @@ public extension FoldedTransformer {
                          keys: Matrix<Scalar>, values: Matrix<Scalar>, rows indices: [Int], projection: Matrix<Scalar>? = nil) {
         let ctx = config.nCtx, h = config.nHeads, dh = config.dHead, vw = dh + 1
         let n = queryRows.count
+        precondition(indices.count == n * ctx, "\(indices.count) key rows for \(n) samples of n_ctx = \(ctx)")
         // Softmax over the n_ctx keys the last query sees, then z = pattern · V per head.
         var z = Matrix<Scalar>(rows: n, columns: h * vw)
         let scale = 1 / Scalar(dh).squareRoot()
+        // Raw pointers throughout: slicing the index arrays per sample costs a retain and a
+        // release each, which dominated this loop.
+        let scores = UnsafeMutablePointer<Scalar>.allocate(capacity: ctx)
+        defer { scores.deallocate() }
         queries.elements.withUnsafeBufferPointer { qp in
-            keys.elements.withUnsafeBufferPointer { kp in
-                values.elements.withUnsafeBufferPointer { vp in
-                    z.elements.withUnsafeMutableBufferPointer { zp in
-                        var scores = [Scalar](repeating: 0, count: ctx)
-                        for s in 0..<n {
-                            let rows = indices[(s * ctx)..<((s + 1) * ctx)]
-                            for head in 0..<h {
-                                let qr = qp.baseAddress! + queryRows[s] * h * dh + head * dh
-                                var top = -Scalar.infinity
-                                for (p, row) in rows.enumerated() {
-                                    let kr = kp.baseAddress! + row * h * dh + head * dh
-                                    var dot: Scalar = 0
-                                    for j in 0..<dh { dot += qr[j] * kr[j] }
-                                    scores[p] = dot * scale
-                                    top = max(top, scores[p])
-                                }
-                                var total: Scalar = 0
-                                for p in 0..<ctx {
-                                    scores[p] = Scalar.exp(scores[p] - top)
-                                    total += scores[p]
-                                }
-                                let zr = zp.baseAddress! + s * h * vw + head * vw
-                                for (p, row) in rows.enumerated() {
-                                    let weight = scores[p] / total
-                                    let vr = vp.baseAddress! + row * h * vw + head * vw
-                                    for j in 0..<vw { zr[j] += weight * vr[j] }
-                                }
-                            }
-                        }
+        keys.elements.withUnsafeBufferPointer { kp in
+        values.elements.withUnsafeBufferPointer { vp in
+        z.elements.withUnsafeMutableBufferPointer { zp in
+        indices.withUnsafeBufferPointer { ip in
+        queryRows.withUnsafeBufferPointer { qrp in
+            for s in 0..<n {
+                let rows = ip.baseAddress! + s * ctx
+                for head in 0..<h {
+                    let qr = qp.baseAddress! + qrp[s] * h * dh + head * dh
+                    var top = -Scalar.infinity
+                    for p in 0..<ctx {
+                        let kr = kp.baseAddress! + rows[p] * h * dh + head * dh
+                        var dot: Scalar = 0
+                        for j in 0..<dh { dot += qr[j] * kr[j] }
+                        scores[p] = dot * scale
+                        top = max(top, scores[p])
+                    }
+                    var total: Scalar = 0
+                    for p in 0..<ctx {
+                        scores[p] = Scalar.exp(scores[p] - top)
+                        total += scores[p]
+                    }
+                    let zr = zp.baseAddress! + s * h * vw + head * vw
+                    for p in 0..<ctx {
+                        let weight = scores[p] / total
+                        let vr = vp.baseAddress! + rows[p] * h * vw + head * vw
+                        for j in 0..<vw { zr[j] += weight * vr[j] }
                     }
                 }
             }
-        }
+        }}}}}}
         // x1 = x0[last] + z · W_O^f
         x1.addProduct(z, projection ?? output)
     }

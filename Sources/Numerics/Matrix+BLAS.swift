@@ -8,9 +8,9 @@ public extension Matrix {
         let k2 = transposeOther ? other.columns : other.rows
         let n = transposeOther ? other.rows : other.columns
         precondition(k == k2, "cannot multiply \(m)x\(k) by \(k2)x\(n)")
-        var out = Matrix(rows: m, columns: n)
-        guard m > 0 && n > 0 else { return out }
-        if k == 0 { return out }
+        guard m > 0 && n > 0 && k > 0 else { return Matrix(rows: m, columns: n) }
+        // gemm with beta = 0 never reads C, so zero-filling it first would be a wasted pass.
+        var out = Matrix.uninitialized(rows: m, columns: n)
         elements.withUnsafeBufferPointer { a in
             other.elements.withUnsafeBufferPointer { b in
                 out.elements.withUnsafeMutableBufferPointer { c in
@@ -25,6 +25,27 @@ public extension Matrix {
 
     @inlinable
     static func * (lhs: Matrix, rhs: Matrix) -> Matrix { lhs.multiplied(by: rhs) }
+
+    /// self[rows, 0..<depth]·other[0..<depth, :], read in place (the blocks are strided views
+    /// of both matrices, so nothing is gathered or copied).
+    @inlinable
+    func leadingBlockProduct(rows range: Range<Int>, depth: Int, _ other: Matrix) -> Matrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) out of 0..<\(rows)")
+        precondition(depth >= 0 && depth <= columns && depth <= other.rows, "depth \(depth) for \(rows)x\(columns) and \(other.rows)x\(other.columns)")
+        let (m, n) = (range.count, other.columns)
+        guard m > 0 && n > 0 && depth > 0 else { return Matrix(rows: m, columns: n) }
+        var out = Matrix.uninitialized(rows: m, columns: n)
+        elements.withUnsafeBufferPointer { a in
+            other.elements.withUnsafeBufferPointer { b in
+                out.elements.withUnsafeMutableBufferPointer { c in
+                    Scalar.gemm(transposeA: false, transposeB: false, m: m, n: n, k: depth, alpha: 1,
+                                a: a.baseAddress! + range.lowerBound * columns, lda: columns, b: b.baseAddress!, ldb: n,
+                                beta: 0, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return out
+    }
 
     /// self += a·b, in one gemm (beta = 1).
     @inlinable

@@ -22,6 +22,15 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
         self.elements = elements
     }
 
+    /// A matrix whose elements are not set: only for outputs that are written in full before
+    /// they are read (a gemm with beta = 0, a row-by-row fill).
+    @inlinable
+    public static func uninitialized(rows: Int, columns: Int) -> Matrix {
+        precondition(rows >= 0 && columns >= 0, "negative matrix size \(rows)x\(columns)")
+        let count = rows * columns
+        return Matrix(rows: rows, columns: columns, elements: Array(unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
+    }
+
     /// A matrix from nested rows (for tests and small constants).
     @inlinable
     public init(_ rows: [[Scalar]]) {
