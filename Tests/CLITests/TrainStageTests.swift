@@ -78,7 +78,32 @@ import Testing
 
         let again = try RunnerBinary.run(["run", Self.pipeline, "--plain"], in: ws.path)
         #expect(again.status == 0)
-        #expect(again.stdout.contains("2 cached"), "\(again.stdout)")
+        #expect(again.stdout.contains("10 cached"), "\(again.stdout)")
+    }
+
+    @Test func theAnalysisStagesReadTheTrainedModelAndTheReportDrawsItsTrainingCurves() throws {
+        let (ws, run, _) = Self.reference
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        // collect, fit-basis, edges and ablate consumed train's model artefact.
+        for basis in ["lib", "pca"] {
+            let summary = Self.json(ws.read("results/modadd-small/fit@seed=0,basis=\(basis)/basis.json"))
+            let layers = try #require(summary["layers"] as? [String: Any], "fit \(basis): \(summary)")
+            let kept = (layers["ln2.0"] as? [String: Any])?["kept_dim"] as? Int
+            #expect(kept.map { $0 > 0 && $0 <= 65 } == true, "ln2.0 kept dims \(String(describing: kept)) of d_model + 1 = 65")
+            let nodes = Self.json(ws.read("results/modadd-small/nodes@seed=0,basis=\(basis)/ablation.json"))
+            #expect((nodes["no_ablation_accuracy"] as? Double).map { $0 >= 0.99 } == true, "\(nodes.keys)")
+        }
+        // The report's training block is the train stage's own record.
+        let training = Self.json(ws.read(Self.trainDir + "/training.json"))
+        let tables = Self.json(ws.read("results/modadd-small/report/tables.json"))
+        let seed0 = try #require((tables["seeds"] as? [String: Any])?["0"] as? [String: Any])
+        let curve = try #require(seed0["training"] as? [String: Any], "tables.json has no training block: \(seed0.keys)")
+        #expect(curve["first_epoch_test_accuracy_0.99"] as? Int == training["first_epoch_test_accuracy_0.99"] as? Int)
+        #expect(curve["epochs"] as? Int == 2000)
+        let svg = try #require(ws.read("results/modadd-small/report/training_curves.svg"))
+        #expect(svg.contains("seed 0 test") && svg.contains("Cross-entropy"))
+        let page = try #require(ws.read("results/modadd-small/report/report.html"))
+        #expect(page.contains("id=\"training\"") && page.contains("test 99 % at"))
     }
 
     @Test func aRunKilledMidTrainingResumesFromItsCheckpointAndEndsByteIdentical() throws {

@@ -73,3 +73,18 @@ import FoundationXML
         #expect(SVGElement.estimatedWidth("", size: 12) == 0)
     }
 }
+
+@Suite struct SVGDocumentStackingTests {
+    @Test func stackedDocumentsSitOneBelowTheOtherAsWideAsTheWidest() throws {
+        let a = SVGDocument(width: 100, height: 40, title: "first", elements: [.text("a", x: 1, y: 2)])
+        let b = SVGDocument(width: 150, height: 60, elements: [.text("b", x: 1, y: 2)])
+        let both = SVGDocument.stacked([a, b], gap: 10)
+        #expect(both.width == 150)
+        #expect(both.height == 110)
+        #expect(both.title == "first")
+        let doc = try #require(XMLCheck.document(both.standalone))
+        let transforms = XMLCheck.elements("g", in: doc).compactMap { XMLCheck.attribute($0, "transform") }
+        #expect(transforms == ["translate(0 0)", "translate(0 50)"])
+        #expect(XMLCheck.elements("text", in: doc).compactMap(\.stringValue) == ["a", "b"])
+    }
+}

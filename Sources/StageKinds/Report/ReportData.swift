@@ -69,6 +69,15 @@ struct ReportData {
         var list: [ClusterInfo]
     }
 
+    /// One evaluation of a training run (a line of train's metrics.jsonl).
+    struct TrainingPoint {
+        var epoch: Int
+        var trainLoss: Double
+        var trainAccuracy: Double
+        var testLoss: Double
+        var testAccuracy: Double
+    }
+
     static let layers = ["ln1.0", "ln2.0", "unembed"]
     static let sections = ["ln1.0->ln2.0", "ln2.0->unembed", "unembed->output"]
     /// The optional inputs, in the order the page and tables use them.
@@ -85,6 +94,8 @@ struct ReportData {
     /// Label cells per layer, by feature.
     var labels: [Key: [String: [Int: String]]] = [:]
     var clusters: [Key: Clusters] = [:]
+    /// Training curves per seed, in epoch order.
+    var training: [String: [TrainingPoint]] = [:]
     /// Optional inputs that were not given (or given with no files).
     var missing: [String] = []
 
@@ -206,6 +217,12 @@ struct ReportData {
             seedSet.insert(item.seed); basisSet.insert(item.basis)
         }
 
+        for (item, path) in try Self.entries("training", context, perBasis: false, defaultSeed: defaultSeed) {
+            guard training[item.seed] == nil else { throw Self.duplicate("training", item) }
+            training[item.seed] = try Self.trainingCurve(path, item)
+            seedSet.insert(item.seed)
+        }
+
         seeds = Self.sortedSeeds(seedSet)
         bases = Self.sortedBases(basisSet)
         missing = Self.optionalInputs.filter { (context.inputs[$0] ?? []).isEmpty }
@@ -235,6 +252,24 @@ struct ReportData {
         do { return try JSONValue.parse(data) } catch {
             throw StageFailure("input '\(input)' \(describe(key)) is not JSON (\(error)); give it a stage's .json output")
         }
+    }
+
+    /// train's metrics.jsonl: one JSON object per line, every line an evaluation.
+    static func trainingCurve(_ path: String, _ key: Key) throws -> [TrainingPoint] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw StageFailure("input 'training' \(describe(key)): cannot read \(path)")
+        }
+        var points: [TrainingPoint] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard let json = try? JSONValue.parse(Data(line.utf8)), let epoch = json["epoch"]?.intValue,
+                  let trainLoss = json["train_loss"]?.doubleValue, let trainAccuracy = json["train_accuracy"]?.doubleValue,
+                  let testLoss = json["test_loss"]?.doubleValue, let testAccuracy = json["test_accuracy"]?.doubleValue else {
+                throw StageFailure("input 'training' \(describe(key)), line \(number + 1): not a metrics line of the train stage (epoch, train/test loss and accuracy); give it train's 'metrics' output, metrics.jsonl")
+            }
+            points.append(TrainingPoint(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: testLoss, testAccuracy: testAccuracy))
+        }
+        guard !points.isEmpty else { throw StageFailure("input 'training' \(describe(key)): \(path) has no metrics lines") }
+        return points.sorted { $0.epoch < $1.epoch }
     }
 
     static func insert<T>(_ value: T, for key: Key, into map: inout [Key: T], input: String) throws {

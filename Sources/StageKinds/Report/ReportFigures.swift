@@ -72,6 +72,47 @@ struct ReportFigures {
         }
     }
 
+    // MARK: - Training
+
+    /// Accuracy and loss against the epoch (log axis), train dashed and test solid, a colour
+    /// per seed; nil without training curves.
+    func trainingCurves() -> SVGDocument? {
+        let seeds = data.seeds.filter { data.training[$0] != nil }
+        guard !seeds.isEmpty else { return nil }
+        let shades = Palette.blues.shades(seeds.count)
+        func colour(_ i: Int) -> Colour { shades[i] }
+        var accuracy: [LineChart.Series] = [], loss: [LineChart.Series] = []
+        var maxEpoch = 10.0, lossRange = (low: Double.infinity, high: 0.0)
+        var legend: [Legend.Entry] = []
+        for (i, seed) in seeds.enumerated() {
+            let curve = data.training[seed]!.filter { $0.epoch > 0 }
+            maxEpoch = max(maxEpoch, Double(curve.last?.epoch ?? 10))
+            for p in curve { for l in [p.trainLoss, p.testLoss] where l > 0 && l.isFinite { lossRange = (min(lossRange.low, l), max(lossRange.high, l)) } }
+            let x = curve.map { Double($0.epoch) }
+            accuracy.append(.init("seed \(seed) train", points: zip(x, curve.map(\.trainAccuracy)).map { (x: $0, y: $1) }, colour: colour(i), width: 1.2, dash: [4, 3]))
+            accuracy.append(.init("seed \(seed) test", points: zip(x, curve.map(\.testAccuracy)).map { (x: $0, y: $1) }, colour: colour(i)))
+            loss.append(.init("seed \(seed) train", points: zip(x, curve.map(\.trainLoss)).filter { $1 > 0 }.map { (x: $0, y: $1) }, colour: colour(i), width: 1.2, dash: [4, 3]))
+            loss.append(.init("seed \(seed) test", points: zip(x, curve.map(\.testLoss)).filter { $1 > 0 }.map { (x: $0, y: $1) }, colour: colour(i)))
+            legend.append(.init("seed \(seed)", colour: colour(i)))
+        }
+        legend.append(.init("train (dashed)", colour: Colour(hex: "#555555")!, dash: [4, 3], width: 1.2))
+        legend.append(.init("test (solid)", colour: Colour(hex: "#555555")!))
+        let decades = (0...Int(log10(maxEpoch).rounded(.up))).map { pow(10, Double($0)) }
+        let epochAxis = Axis(label: "epoch (log scale)", scale: .logarithmic(1...maxEpoch), ticks: decades.filter { $0 <= maxEpoch })
+        let accuracyChart = LineChart(title: "Training: accuracy and loss against the epoch", panels: [.init(title: "Accuracy", series: accuracy)],
+                                      xAxis: epochAxis,
+                                      yAxis: Axis(label: "accuracy", scale: .linear(0...1), ticks: [0, 0.2, 0.4, 0.6, 0.8, 1],
+                                                  tickFormat: { NumberText.compact($0 * 100, digits: 0) + "%" }),
+                                      legend: Legend(legend), plotWidth: 420, plotHeight: 260)
+        guard lossRange.high > 0 else { return accuracyChart.svg() }
+        let low = pow(10, log10(lossRange.low).rounded(.down)), high = pow(10, log10(lossRange.high).rounded(.up))
+        let lossTicks = stride(from: log10(low), through: log10(high), by: max(1, ((log10(high) - log10(low)) / 6).rounded(.up))).map { pow(10, $0) }
+        let lossChart = LineChart(panels: [.init(title: "Cross-entropy", series: loss)], xAxis: epochAxis,
+                                  yAxis: Axis(label: "loss (log scale)", scale: .logarithmic(low...high), ticks: lossTicks, tickFormat: { String(format: "%g", $0) }),
+                                  plotWidth: 420, plotHeight: 260)
+        return SVGDocument.stacked([accuracyChart.svg(), lossChart.svg()])
+    }
+
     // MARK: - Edge counts
 
     /// Edges required per section, LIB against PCA: bars at the mean over seeds, whiskers over

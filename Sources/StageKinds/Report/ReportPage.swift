@@ -8,6 +8,7 @@ struct ReportPage {
     let tables: ReportTables
     let nodeAblation: SVGDocument?
     let edgeCounts: SVGDocument?
+    let trainingCurves: SVGDocument?
     let graphs: [(seed: String, basis: String, figure: SVGDocument)]
     /// Why no graph is drawn, when none is.
     let graphNote: String?
@@ -48,6 +49,11 @@ struct ReportPage {
             .contents,
         ]
         blocks += tableBlocks(tables.accuracy, needs: "'evaluation'", level: 2)
+        if let trainingCurves {
+            blocks.append(.heading("Training", level: 2, id: "training"))
+            blocks.append(.figure(trainingCurves, caption: "Train (dashed) and test (solid) accuracy and cross-entropy against the epoch on a log axis, one colour per seed. Grokking: train accuracy reaches 100 % early, test accuracy much later."))
+            blocks += tableBlocks(tables.trainingTable, needs: "'training'")
+        }
 
         blocks.append(.heading("Node ablation", level: 2, id: "node-ablation"))
         if let nodeAblation {

@@ -10,7 +10,7 @@ public struct ReportStage: StageKind {
     public init() {}
 
     public let name = "report"
-    public let version = 1
+    public let version = 2
     public let summary = "Tables (JSON, Markdown, CSV), SVG figures and one self-contained report.html over every seed and basis of a study."
 
     public var parameters: [ParameterSpec] {
@@ -38,7 +38,8 @@ public struct ReportStage: StageKind {
          InputSpec("nodes", fanIn: true, optional: true, doc: "ablate (mode node)'s ablation.json"),
          InputSpec("bisection", fanIn: true, optional: true, doc: "ablate (mode edge)'s ablation.json"),
          InputSpec("labels", fanIn: true, optional: true, doc: "probe (method fourier)'s labels.json, to label graph nodes"),
-         InputSpec("clusters", fanIn: true, optional: true, doc: "cluster's clusters.json, to colour graph nodes")]
+         InputSpec("clusters", fanIn: true, optional: true, doc: "cluster's clusters.json, to colour graph nodes"),
+         InputSpec("training", fanIn: true, optional: true, doc: "train's metrics.jsonl of every seed, for the training curves")]
     }
 
     public func outputs(for params: StageParams) -> [OutputDeclaration] {
@@ -53,6 +54,7 @@ public struct ReportStage: StageKind {
          OutputDeclaration(name: "html", path: "report.html", doc: "one self-contained page: tables and figures, inline CSS and SVG, no scripts"),
          OutputDeclaration(name: "node_ablation_figure", path: "node_ablation.svg", doc: "accuracy against kept features, one panel per layer"),
          OutputDeclaration(name: "edge_counts_figure", path: "edge_counts.svg", doc: "edges required per section, LIB against PCA"),
+         OutputDeclaration(name: "training_figure", path: "training_curves.svg", doc: "train and test accuracy and loss against the epoch, per seed (a placeholder without the 'training' input)"),
          OutputDeclaration(name: "graphs", path: "graphs", doc: "directory of interaction-graph figures graph_seed<k>_<basis>.svg")]
     }
 
@@ -84,6 +86,9 @@ public struct ReportStage: StageKind {
                        to: output("node_ablation_figure"))
         try Self.write((edgeCounts ?? ReportFigures.placeholder("Edges required", message: "No data: the report has no 'bisection' or 'edges' input.")).standalone,
                        to: output("edge_counts_figure"))
+        let trainingCurves = figures.trainingCurves()
+        try Self.write((trainingCurves ?? ReportFigures.placeholder("Training", message: "No data: the report has no 'training' input.")).standalone,
+                       to: output("training_figure"))
         progress.report(0.3, "tables and charts written")
 
         let graphsDirectory = try output("graphs")
@@ -104,7 +109,7 @@ public struct ReportStage: StageKind {
             }
         }
         let graphNote = which == "none" ? "No graphs: the stage's 'graphs' parameter is 'none'." : nil
-        let page = ReportPage(title: title, data: data, tables: tables, nodeAblation: nodeAblation, edgeCounts: edgeCounts,
+        let page = ReportPage(title: title, data: data, tables: tables, nodeAblation: nodeAblation, edgeCounts: edgeCounts, trainingCurves: trainingCurves,
                               graphs: graphs, graphNote: graphNote).page
         try Self.write(page.html, to: output("html"))
     }

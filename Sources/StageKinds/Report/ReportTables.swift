@@ -40,6 +40,16 @@ struct ReportTables {
                 if let w = e.testWrong { fields.append(("test_wrong", .int(w))) }
                 if let t = e.trainAccuracy { fields.append(("train_accuracy", .double(t))) }
             }
+            if let curve = data.training[seed], let summary = Self.trainingSummary(curve) {
+                fields.append(("training", .object([
+                    ("epochs", .int(summary.epochs)),
+                    ("first_epoch_train_accuracy_1", summary.trainPerfect.map { .int($0) } ?? .null),
+                    ("first_epoch_test_accuracy_0.99", summary.test99.map { .int($0) } ?? .null),
+                    ("first_epoch_test_accuracy_0.999", summary.test999.map { .int($0) } ?? .null),
+                    ("final_train_loss", .double(summary.final.trainLoss)), ("final_test_loss", .double(summary.final.testLoss)),
+                    ("final_test_accuracy", .double(summary.final.testAccuracy)),
+                ])))
+            }
             var bases: [(String, JSONValue)] = []
             for basis in data.bases {
                 let key = Key(seed: seed, basis: basis)
@@ -160,6 +170,34 @@ struct ReportTables {
         }
         return ReportTable(name: "accuracy", title: "Test accuracy", note: "Accuracy of each unablated model on the train and test splits (evaluate's metrics).",
                            header: ["seed", "train accuracy (%)", "test accuracy (%)", "wrong test pairs"], rows: rows, leading: 1)
+    }
+
+    struct TrainingSummary {
+        var epochs: Int
+        var trainPerfect: Int?
+        var test99: Int?
+        var test999: Int?
+        var final: ReportData.TrainingPoint
+    }
+
+    /// When the curve first reached train accuracy 1 and test accuracy 99 % and 99.9 %.
+    static func trainingSummary(_ curve: [ReportData.TrainingPoint]) -> TrainingSummary? {
+        guard let final = curve.last else { return nil }
+        return TrainingSummary(epochs: final.epoch, trainPerfect: curve.first { $0.trainAccuracy >= 1 }?.epoch,
+                               test99: curve.first { $0.testAccuracy >= 0.99 }?.epoch, test999: curve.first { $0.testAccuracy >= 0.999 }?.epoch,
+                               final: final)
+    }
+
+    var trainingTable: ReportTable {
+        let rows: [[String?]] = data.seeds.compactMap { seed in
+            guard let curve = data.training[seed], let t = Self.trainingSummary(curve) else { return nil }
+            return [seed, String(t.epochs), t.trainPerfect.map(String.init), t.test99.map(String.init), t.test999.map(String.init),
+                    NumberText.percent(t.final.testAccuracy, digits: 3), String(format: "%.3g", t.final.testLoss)]
+        }
+        return ReportTable(name: "training", title: "Training",
+                           note: "Epochs trained, the first evaluated epoch at which train accuracy reached 100 % and test accuracy 99 % and 99.9 % (train's metrics), and the final test accuracy and loss.",
+                           header: ["seed", "epochs", "train 100 % at", "test 99 % at", "test 99.9 % at", "final test accuracy (%)", "final test loss"],
+                           rows: rows, leading: 1)
     }
 
     /// Rows grouped by `groups` (layers or sections), one per seed, then the mean when there are
