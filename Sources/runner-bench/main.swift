@@ -73,6 +73,11 @@ if options.selected.contains(.basis) {
     }
 }
 
+if options.selected.contains(.training) {
+    Console.out("")
+    TrainingBench.print(TrainingBench(repetitions: options.repetitions).run())
+}
+
 if options.selected.contains(.referencePipeline) {
     Console.out("")
     do {
