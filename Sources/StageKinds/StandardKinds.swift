@@ -7,6 +7,7 @@ public extension KindRegistry {
         ImportCheckpointStage(),
         TrainStage(),
         EvaluateStage(),
+        ExportStage(),
         CollectStage(),
         FitBasisStage(),
         EdgesStage(),

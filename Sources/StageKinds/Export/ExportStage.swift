@@ -1,0 +1,69 @@
+import Artefacts
+import Engine
+import Foundation
+import Model
+
+/// `export`: a model artefact → the files a PyTorch user loads: `model.pt` (a `torch.save`
+/// state dict, written without Python), `model.safetensors` (the same tensors), a
+/// TransformerLens `config.json` and `LOADING.txt`. Keys and shapes are those of
+/// `HookedTransformer.state_dict()`, so `import-checkpoint` reads the export back into the
+/// same weights, bit for bit.
+public struct ExportStage: StageKind {
+    public init() {}
+
+    public let name = "export"
+    public let version = 1
+    public let summary = "Write a model artefact as a PyTorch state dict (model.pt), safetensors and a TransformerLens config.json → exported/."
+
+    static let formatNames = TransformerLensExport.Format.allCases.map(\.rawValue)
+
+    public var parameters: [ParameterSpec] {
+        [
+            ParameterSpec("formats", .stringArray, default: .array(Self.formatNames.map { .string($0) }),
+                          doc: "Weight files to write: 'pt' (model.pt, for torch.load(..., weights_only=True)) and/or 'safetensors' (model.safetensors); config.json and LOADING.txt are always written."),
+        ]
+    }
+
+    public var inputSpecs: [InputSpec]? {
+        [InputSpec("model", doc: "a model artefact, e.g. 'train@seed=0:model' or 'import:model'")]
+    }
+
+    public func problems(in params: StageParams) -> [ParameterProblem] {
+        var problems: [ParameterProblem] = []
+        let formats = params.strings("formats") ?? []
+        if formats.isEmpty {
+            problems.append(ParameterProblem(["formats"], "'formats' is empty: name at least one of \(Self.formatNames.joined(separator: ", "))"))
+        }
+        var seen = Set<String>()
+        for (i, f) in formats.enumerated() {
+            if !Self.formatNames.contains(f) {
+                problems.append(ParameterProblem(["formats", String(i)], "'\(f)' is not an export format (expected \(Self.formatNames.joined(separator: " or ")))",
+                                                 hint: Suggestion.hint(for: f, in: Self.formatNames)))
+            } else if !seen.insert(f).inserted {
+                problems.append(ParameterProblem(["formats", String(i)], "'\(f)' is listed twice"))
+            }
+        }
+        return problems
+    }
+
+    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+        [OutputDeclaration(name: "exported", path: "exported",
+                           doc: "a directory with model.pt and/or model.safetensors (TransformerLens names and shapes), config.json and LOADING.txt")]
+    }
+
+    public func run(_ context: StageContext, progress: ProgressSink) throws {
+        guard let modelPath = context.inputs["model"]?.first, let out = context.outputs["exported"] else {
+            throw StageFailure("the stage has no 'model' input")
+        }
+        let weights = try StageInputs.reading(modelPath) { try ModelArtefact.read(modelPath) }
+        progress.report(0.3, "read \(weights.config.dModel)-wide model")
+        // The validated params hold known, distinct names; keep the canonical order.
+        let chosen = Set(context.params.strings("formats") ?? Self.formatNames)
+        let formats = TransformerLensExport.Format.allCases.filter { chosen.contains($0.rawValue) }
+        let weightsFile = FileManager.default.fileExists(atPath: modelPath + "/" + ModelArtefact.weightsFile)
+            ? modelPath + "/" + ModelArtefact.weightsFile : modelPath
+        let metadata = ["exported_by": "runner export", "source_sha256": try SHA256.hex(fileAt: weightsFile)]
+        try TransformerLensExport.write(weights, to: out, formats: formats, metadata: metadata)
+        progress.report(1, "wrote " + formats.map(\.fileName).joined(separator: ", "))
+    }
+}
