@@ -68,14 +68,14 @@ public enum TrainerCheckpoint {
             + trainer.optimizer.v.stateDict(prefix: "adam_v.", dtype: dtype)
         tensors.append(("metrics", TensorData(dtype: .float64, shape: [trainer.metrics.count, 6], bytes: rows.withUnsafeBytes { Array($0) })))
         let data = Safetensors.encode(tensors, metadata: ["format": format, "epoch": String(epoch)])
-        try AtomicFile.write(data, to: directory + "/" + tensorsName)
+        try DurableFile.write([UInt8](data), to: directory + "/" + tensorsName)
 
         let manifest = Manifest(format: format, version: version, scalar: scalarName(Scalar.self),
                                 configuration: trainer.configuration.canonicalJSON, epoch: epoch, tensors: tensorsName,
                                 stoppedEarly: trainer.stoppedEarly, rng: trainer.rng, bookkeeping: bookkeeping)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(manifest) + Data("\n".utf8), to: directory + "/" + stateFile)
+        try DurableFile.write([UInt8](try encoder.encode(manifest) + Data("\n".utf8)), to: directory + "/" + stateFile)
 
         // The new state is committed: older tensor files (and temporaries of killed writers) go.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -135,51 +135,6 @@ public enum TrainerCheckpoint {
             return .restored(trainer, manifest.bookkeeping)
         } catch {
             return .unusable("\(error)")
-        }
-    }
-}
-
-/// Writes a file so that readers see the old contents or the new, never a mix: a temporary in
-/// the same directory, fsync, rename, fsync of the directory.
-enum AtomicFile {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Failure(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var ok = data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
-        }
-        let writeErrno = errno
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok else {
-            unlink(temporary)
-            throw Failure(description: "cannot write \(temporary): \(String(cString: strerror(writeErrno)))")
-        }
-        guard rename(temporary, path) == 0 else {
-            let e = errno
-            unlink(temporary)
-            throw Failure(description: "cannot rename \(temporary) to \(path): \(String(cString: strerror(e)))")
-        }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
         }
     }
 }
