@@ -369,10 +369,10 @@ final class StagingTrash: @unchecked Sendable {
 /// The running stage processes, for signalling them all.
 final class ProcessTable: @unchecked Sendable {
     private let lock = NSLock()
-    private var processes: [String: StageProcess] = [:]
+    private var processes: [String: any RunningStage] = [:]
     private var progressFiles: [String: String] = [:]
 
-    func add(_ p: StageProcess, key: String, progressFile: String) {
+    func add(_ p: any RunningStage, key: String, progressFile: String) {
         lock.lock()
         processes[key] = p
         progressFiles[key] = progressFile

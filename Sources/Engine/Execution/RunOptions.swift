@@ -20,6 +20,8 @@ public struct RunOptions: Sendable {
     public var baseEnvironment: [String: String] = ProcessInfo.processInfo.environment
     /// Path of the `runner` executable, for kinds that run in a worker subprocess.
     public var workerExecutable: String = "/proc/self/exe"
+    /// Where attempts run (`--executor`).
+    public var executor: Executor = .local
 
     public init(jobs: Int, cpus: Int, memoryMB: Int) {
         self.jobs = max(1, jobs)

@@ -105,10 +105,20 @@ struct StageJob: Sendable {
 
         let header = "# runner: \(instance.name) (key \(key.prefix(12))), attempt \(attempt.id)\n# argv: \(JSONValue.array(argv.map { .string($0) }).compact)\n"
 
-        let process: StageProcess
+        let process: any RunningStage
         do {
-            process = try StageProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
-                                            logHeader: header)
+            switch options.executor {
+            case .local:
+                process = try StageProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
+                                           logHeader: header)
+            case let .slurm(slurm):
+                let submission = SlurmJob.Submission(jobName: SlurmJob.jobName(runID: ledgerRow.runID, instance: instance.name),
+                                                     threads: threads, scriptPath: attempt.batchScript, exitFile: attempt.exitFile,
+                                                     logPath: attempt.logPath, commandOutput: attempt.slurmCommandOutput,
+                                                     logHeader: header)
+                process = try SlurmJob(argv: argv, environment: environment, directory: workspace, submission: submission,
+                                       options: slurm)
+            }
         } catch {
             return finish(.failure(reason: "\(error)", log: log))
         }

@@ -3,11 +3,13 @@ import Foundation
 
 /// A stage process started by the spawn server (see `cspawn.h`): its own process group, killed
 /// with the runner, stdout and stderr into a log file.
-public final class StageProcess: @unchecked Sendable {
+public final class StageProcess: RunningStage, @unchecked Sendable {
     public enum Termination: Sendable, Equatable {
         case exited(Int32)
         case signaled(Int32)
         case couldNotStart(String)
+        /// A Slurm job that ended without a usable exit status; the text says why.
+        case slurm(String)
 
         public var succeeded: Bool { self == .exited(0) }
 
@@ -16,6 +18,7 @@ public final class StageProcess: @unchecked Sendable {
             case let .exited(code): return "exited with status \(code)"
             case let .signaled(sig): return "killed by signal \(sig) (\(String(cString: strsignal(sig))))"
             case let .couldNotStart(why): return why
+            case let .slurm(why): return why
             }
         }
     }

@@ -138,8 +138,15 @@ public struct Attempt: Sendable {
     var requestFile: String { scratchPrefix + ".request.json" }
     /// Where a worker process writes why it failed, for the run summary.
     var errorFile: String { scratchPrefix + ".error" }
+    /// The Slurm executor's batch script, the exit file it writes, and the output of the
+    /// `sbatch`/`squeue` calls made for it.
+    var batchScript: String { scratchPrefix + ".slurm.sh" }
+    var exitFile: String { scratchPrefix + ".exit" }
+    var slurmCommandOutput: String { scratchPrefix + ".slurm-out" }
     /// Everything the attempt leaves in `staging/`.
-    var stagingPaths: [String] { [outputDirectory, progressFile, requestFile, errorFile] }
+    var stagingPaths: [String] {
+        [outputDirectory, progressFile, requestFile, errorFile, batchScript, exitFile, exitFile + ".tmp", slurmCommandOutput]
+    }
 
     static func newID() -> String {
         var tv = timeval()

@@ -47,11 +47,38 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print one line per event even on a terminal.")
     var plain = false
 
+    @Option(help: ArgumentHelp("Where stage attempts run: 'local' (processes here) or 'slurm' (one sbatch job each).",
+                               discussion: "With 'slurm' the workspace must be visible at the same path on the nodes; a job is "
+                                   + "finished when its exit file appears (the queue is polled with squeue, never sacct)."))
+    var executor: String = "local"
+
+    @Option(help: "Slurm: the partition to submit to (sbatch --partition).")
+    var slurmPartition: String?
+
+    @Option(help: "Slurm: the account to charge (sbatch --account).")
+    var slurmAccount: String?
+
+    @Option(help: "Slurm: each job's time limit, e.g. 30, 2:00:00 or 1-0 (sbatch --time).")
+    var slurmTime: String?
+
+    @Option(help: "Slurm: each job's memory, e.g. 500M or 4G (sbatch --mem).")
+    var slurmMem: String?
+
+    @Option(help: ArgumentHelp("Slurm: one more sbatch argument, e.g. --slurm-extra=--qos=short; repeatable.", valueName: "arg"))
+    var slurmExtra: [String] = []
+
+    @Option(help: "Slurm: seconds a job may be gone from the queue without its exit file before it counts as failed.")
+    var slurmExitTimeout: Double = 60
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("'-j' must be at least 1.") }
         if let cpus, cpus < 1 { throw ValidationError("'--cpus' must be at least 1.") }
         if threads < 1 { throw ValidationError("'--threads' must be at least 1.") }
         if failFast && keepGoing { throw ValidationError("Give '--fail-fast' or '--keep-going', not both.") }
+        if !["local", "slurm"].contains(executor) { throw ValidationError("'--executor' must be 'local' or 'slurm', not '\(executor)'.") }
+        let slurmGiven = slurmPartition != nil || slurmAccount != nil || slurmTime != nil || slurmMem != nil || !slurmExtra.isEmpty
+        if executor == "local" && slurmGiven { throw ValidationError("The '--slurm-...' options need '--executor slurm'.") }
+        if slurmExitTimeout <= 0 { throw ValidationError("'--slurm-exit-timeout' must be positive.") }
     }
 
     func run() throws {
@@ -85,6 +112,11 @@ struct RunCommand: ParsableCommand {
         options.failFast = failFast
         options.command = commandLine
         options.overrides = specOptions.overrides
+        if executor == "slurm" {
+            var slurm = SlurmOptions(partition: slurmPartition, account: slurmAccount, time: slurmTime, memory: slurmMem, extra: slurmExtra)
+            slurm.exitFileTimeout = slurmExitTimeout
+            options.executor = .slurm(slurm)
+        }
         options.workerExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
         let useLive = !plain && isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
