@@ -12,6 +12,7 @@ static inline hid_t  chdf5_T_NATIVE_INT64(void)   { return H5T_NATIVE_INT64; }
 static inline hid_t  chdf5_T_NATIVE_UINT8(void)   { return H5T_NATIVE_UINT8; }
 static inline hid_t  chdf5_T_C_S1(void)           { return H5T_C_S1; }
 static inline hid_t  chdf5_P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
+static inline hid_t  chdf5_P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
 static inline hid_t  chdf5_P_FILE_ACCESS(void)    { return H5P_FILE_ACCESS; }
 static inline hid_t  chdf5_P_DEFAULT(void)        { return H5P_DEFAULT; }
 static inline hid_t  chdf5_S_ALL(void)            { return H5S_ALL; }

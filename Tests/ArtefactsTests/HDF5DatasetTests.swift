@@ -156,3 +156,24 @@ import Testing
         }
     }
 }
+
+@Suite struct HDF5ReproducibilityTests {
+    /// HDF5 stamps objects with their creation time unless told not to; a stage's output digest
+    /// (and every cache key downstream of it) would then change from one run to the next.
+    @Test func theSameContentsWrittenTwiceSecondsApartAreTheSameBytes() throws {
+        try withTemporaryDirectory { directory in
+            func write(_ name: String) throws -> Data {
+                let path = directory + "/" + name
+                let file = try HDF5File(path: path, mode: .create)
+                try file.createGroup("/ln1.0/C")
+                try file.createDataset("/ln1.0/C/values", shape: [2, 2], values: [Double](arrayLiteral: 1, 2, 3, 4))
+                try file.createDataset("/top", shape: [3], values: [Float](arrayLiteral: 1, 2, 3))
+                try file.close()
+                return try Data(contentsOf: URL(fileURLWithPath: path))
+            }
+            let first = try write("a.h5")
+            Thread.sleep(forTimeInterval: 1.1)  // object timestamps have one-second resolution
+            #expect(try write("b.h5") == first)
+        }
+    }
+}

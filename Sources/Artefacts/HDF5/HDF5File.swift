@@ -114,7 +114,11 @@ public final class HDF5File: @unchecked Sendable {
             }
             let links = try linkCreationProperties()
             defer { H5Pclose(links) }
-            let group = try check(H5Gcreate2(fid, path, links, .defaultProperties, .defaultProperties), "creating group '\(path)'", writing: true)
+            let creation = try check(H5Pcreate(chdf5_P_GROUP_CREATE()), "creating the properties of group '\(path)'", writing: true)
+            defer { H5Pclose(creation) }
+            // No object timestamps: the same contents must give the same bytes (and digest).
+            try check(H5Pset_obj_track_times(creation, false), "turning off timestamps of group '\(path)'", writing: true)
+            let group = try check(H5Gcreate2(fid, path, links, creation, .defaultProperties), "creating group '\(path)'", writing: true)
             H5Gclose(group)
         }
     }
@@ -185,6 +189,8 @@ public final class HDF5File: @unchecked Sendable {
             defer { H5Sclose(space) }
             let creation = try check(H5Pcreate(chdf5_P_DATASET_CREATE()), "creating the properties of dataset '\(path)'", writing: true)
             defer { H5Pclose(creation) }
+            // No object timestamps: the same contents must give the same bytes (and digest).
+            try check(H5Pset_obj_track_times(creation, false), "turning off timestamps of dataset '\(path)'", writing: true)
             if isChunked {
                 var chunk = chunkShape.map { hsize_t($0) }
                 try check(H5Pset_chunk(creation, Int32(chunk.count), &chunk), "setting the chunk shape of dataset '\(path)'", writing: true)
