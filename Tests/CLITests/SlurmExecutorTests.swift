@@ -84,16 +84,8 @@ struct SlurmExecutorTests {
     }
 
     @Test func aJobCancelledInSlurmFailsWithTheQueueState() throws {
-        let ws = TemporaryDirectory()
-        ws.write("p.json", """
-            {"pipeline": "long", "stages": {"sleeper": {"kind": "command",
-              "params": {"shell": "touch started; sleep 120; echo x > ${outputs.o}", "outputs": {"o": "o.txt"}}}}}
-            """)
-        let started = try RunnerBinary.start(["run", "p.json", "--plain", "--executor", "slurm"], in: ws.path)
-        let job = try #require(SlurmCluster.waitForRunningJob(named: "sleeper"), "the job never ran")
-        // Signal the stage once it runs (a job cancelled while Slurm is still launching it can
-        // miss the signal on this single-node setup).
-        try #require(SlurmCluster.waitFor(ws.path + "/started"), "the stage never started")
+        let (ws, started, job) = try Self.startSleeperJob()
+        defer { withExtendedLifetime(ws) {} }
         _ = SlurmCluster.run(["scancel", job])
         let out = String(decoding: started.stdoutPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         started.process.waitUntilExit()
@@ -103,16 +95,8 @@ struct SlurmExecutorTests {
     }
 
     @Test func interruptingTheRunnerCancelsItsJobs() throws {
-        let ws = TemporaryDirectory()
-        ws.write("p.json", """
-            {"pipeline": "long", "stages": {"sleeper": {"kind": "command",
-              "params": {"shell": "touch started; sleep 120; echo x > ${outputs.o}", "outputs": {"o": "o.txt"}}}}}
-            """)
-        let started = try RunnerBinary.start(["run", "p.json", "--plain", "--executor", "slurm"], in: ws.path)
-        let job = try #require(SlurmCluster.waitForRunningJob(named: "sleeper"), "the job never ran")
-        // Signal the stage once it runs (a job cancelled while Slurm is still launching it can
-        // miss the signal on this single-node setup).
-        try #require(SlurmCluster.waitFor(ws.path + "/started"), "the stage never started")
+        let (ws, started, job) = try Self.startSleeperJob()
+        defer { withExtendedLifetime(ws) {} }
         started.process.terminate()
         _ = started.stdoutPipe.fileHandleForReading.readDataToEndOfFile()
         started.process.waitUntilExit()
@@ -123,6 +107,21 @@ struct SlurmExecutorTests {
     }
 
     // MARK: - Helpers
+
+    /// A runner whose one stage sleeps for two minutes as a Slurm job, returned once the stage
+    /// really runs: a job cancelled while Slurm is still launching it can miss the signal on
+    /// this single-node setup. Keep the workspace while the runner runs.
+    static func startSleeperJob() throws -> (ws: TemporaryDirectory, started: RunnerBinary.Started, job: String) {
+        let ws = TemporaryDirectory()
+        ws.write("p.json", """
+            {"pipeline": "long", "stages": {"sleeper": {"kind": "command",
+              "params": {"shell": "touch started; sleep 120; echo x > ${outputs.o}", "outputs": {"o": "o.txt"}}}}}
+            """)
+        let started = try RunnerBinary.start(["run", "p.json", "--plain", "--executor", "slurm"], in: ws.path)
+        let job = try #require(SlurmCluster.waitForRunningJob(named: "sleeper"), "the job never ran")
+        try #require(SlurmCluster.waitFor(ws.path + "/started"), "the stage never started")
+        return (ws, started, job)
+    }
 
     static func logs(_ ws: TemporaryDirectory) -> [String] {
         let dir = ws.path + "/.runner/logs"
