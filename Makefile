@@ -5,7 +5,7 @@ export OPENBLAS_NUM_THREADS = 1
 RUNNER_DEBUG = .build/debug/runner
 RUNNER_RELEASE = .build/release/runner
 
-.PHONY: run run-reference run-small test build release bench clean
+.PHONY: run run-reference run-small test build release bench reliability clean
 
 build:
 	$(SWIFT) build
@@ -38,6 +38,10 @@ test:
 bench: release
 	$(SWIFT) build -c release --product runner-bench
 	.build/release/runner-bench --runner $(RUNNER_RELEASE)
+
+# The reliability campaign (faults, bad inputs, fuzzing, concurrency, memory), with figures.
+reliability: release
+	scripts/reliability
 
 clean:
 	rm -rf .build results/*/ .runner
