@@ -41,6 +41,27 @@ public struct TensorData: Sendable, Equatable {
 
     public var count: Int { shape.reduce(1, *) }
 
+    /// The element count of `shape`, or nil when a dimension is negative or the product
+    /// overflows `Int` as `count` forms it (left to right), so a shape read from a file can be
+    /// refused before anything computes with it or allocates for it.
+    public static func elementCount(of shape: [Int]) -> Int? {
+        var product = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (next, overflow) = product.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            product = next
+        }
+        return product
+    }
+
+    /// The byte count of `shape` elements of `dtype`, or nil as for `elementCount(of:)`.
+    public static func byteCount(of shape: [Int], dtype: DType) -> Int? {
+        guard let count = elementCount(of: shape) else { return nil }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        return overflow ? nil : bytes
+    }
+
     public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
         precondition(bytes.count == shape.reduce(1, *) * dtype.byteSize, "byte count does not match shape")
         self.dtype = dtype

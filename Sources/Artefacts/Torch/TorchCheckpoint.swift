@@ -11,21 +11,43 @@ public struct TorchCheckpoint: Sendable {
 
     /// Reads and checks a checkpoint. Every failure names the file and what is wrong with it.
     public init(contentsOf path: String) throws(ArtefactReadError) {
-        func fail(_ problem: String) -> ArtefactReadError { ArtefactReadError(file: path, problem) }
-        guard FileManager.default.fileExists(atPath: path) else { throw fail("no such file") }
+        guard FileManager.default.fileExists(atPath: path) else { throw ArtefactReadError(file: path, "no such file") }
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
-            throw fail("it is not a PyTorch checkpoint: not a ZIP archive, or its ZIP directory is truncated or damaged (\(error))")
+            throw ArtefactReadError(file: path, "it is not a PyTorch checkpoint: not a ZIP archive, or its ZIP directory is truncated or damaged (\(error))")
         }
+        try self.init(archive: archive, file: path)
+    }
+
+    private init(archive: Archive, file path: String) throws(ArtefactReadError) {
+        func fail(_ problem: String) -> ArtefactReadError { ArtefactReadError(file: path, problem) }
         let entries = Array(archive)
         guard let pickleEntry = entries.first(where: { $0.path == "data.pkl" || $0.path.hasSuffix("/data.pkl") }) else {
             throw fail("the ZIP archive has no data.pkl entry, so it is not a torch.save checkpoint")
         }
         let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
         let pickle = try Self.read(pickleEntry, from: archive, limit: 64 << 20, fail: fail)
+        try self.init(pickle: pickle, file: path) { (request) throws(ArtefactReadError) in
+            let entryName = "\(prefix)data/\(request.key)"
+            guard let entry = archive[entryName] else {
+                throw fail("tensor '\(request.tensor)' uses storage '\(request.key)', but the archive has no entry '\(entryName)'")
+            }
+            guard entry.uncompressedSize == UInt64(request.byteCount) else {
+                throw fail("storage '\(request.key)' (for '\(request.tensor)') should hold \(request.count) \(request.dtype.rawValue) values (\(request.byteCount) bytes) but its entry has \(entry.uncompressedSize) bytes")
+            }
+            return try Self.read(entry, from: archive, limit: request.byteCount, fail: fail)
+        }
+    }
 
+    /// A state dict from its `data.pkl` and a source of storages: `storage` returns the bytes
+    /// of the storage a request names (the ZIP reader reads the archive's `data/<key>` entry),
+    /// asked once per storage, or throws. Split from the ZIP reading so that the fuzz target
+    /// (Sources/FuzzTargets) reaches the unpickler and the tensor views directly.
+    package init(pickle: [UInt8], file path: String,
+                 storage: (TorchStorageRequest) throws(ArtefactReadError) -> [UInt8]) throws(ArtefactReadError) {
+        func fail(_ problem: String) -> ArtefactReadError { ArtefactReadError(file: path, problem) }
         let root: PickleValue
         do {
             root = try RestrictedUnpickler.load(pickle)
@@ -41,19 +63,15 @@ public struct TorchCheckpoint: Sendable {
         for (key, value) in dict.entries {
             guard case let .string(name) = key else { throw fail("a state-dict key is a \(key.typeName), not a string") }
             guard case let .tensor(ref) = value else { continue }  // non-tensor entries (rare) carry no weights
-            let storage = ref.storage
-            if storages[storage.key] == nil {
-                let entryName = "\(prefix)data/\(storage.key)"
-                guard let entry = archive[entryName] else {
-                    throw fail("tensor '\(name)' uses storage '\(storage.key)', but the archive has no entry '\(entryName)'")
+            let reference = ref.storage
+            if storages[reference.key] == nil {
+                guard let expected = TensorData.byteCount(of: [reference.count], dtype: reference.dtype) else {
+                    throw fail("storage '\(reference.key)' (for '\(name)') declares \(reference.count) \(reference.dtype.rawValue) values, more bytes than a file can hold")
                 }
-                let expected = storage.count * storage.dtype.byteSize
-                guard entry.uncompressedSize == UInt64(expected) else {
-                    throw fail("storage '\(storage.key)' (for '\(name)') should hold \(storage.count) \(storage.dtype.rawValue) values (\(expected) bytes) but its entry has \(entry.uncompressedSize) bytes")
-                }
-                storages[storage.key] = try Self.read(entry, from: archive, limit: expected, fail: fail)
+                storages[reference.key] = try storage(TorchStorageRequest(key: reference.key, dtype: reference.dtype, count: reference.count,
+                                                                          byteCount: expected, tensor: name))
             }
-            tensors.append((name, try Self.view(ref, of: storages[storage.key]!, name: name, fail: fail)))
+            tensors.append((name, try Self.view(ref, of: storages[reference.key]!, name: name, fail: fail)))
         }
         self.tensors = tensors
     }
@@ -88,14 +106,31 @@ public struct TorchCheckpoint: Sendable {
     private static func view(_ ref: TorchTensorReference, of storage: [UInt8], name: String,
                              fail: (String) -> ArtefactReadError) throws(ArtefactReadError) -> TensorData {
         let size = ref.storage.dtype.byteSize
-        let count = ref.shape.reduce(1, *)
         guard ref.shape.allSatisfy({ $0 >= 0 }), ref.strides.allSatisfy({ $0 >= 0 }), ref.offset >= 0 else {
             throw fail("tensor '\(name)' has a negative size, stride or offset")
         }
+        // Sizes come from the file: every product and sum below is checked before it is used,
+        // so a huge declaration is refused rather than overflowing or being allocated.
+        guard let count = TensorData.elementCount(of: ref.shape) else {
+            throw fail("tensor '\(name)' has shape \(ref.shape), more elements than a file can hold")
+        }
         if count == 0 { return TensorData(dtype: ref.storage.dtype, shape: ref.shape, bytes: []) }
-        let last = ref.offset + zip(ref.shape, ref.strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        var last = ref.offset
+        for (extent, step) in zip(ref.shape, ref.strides) {
+            let (reach, overflow) = (extent - 1).multipliedReportingOverflow(by: step)
+            let (sum, overflow2) = last.addingReportingOverflow(reach)
+            guard !overflow, !overflow2 else {
+                throw fail("tensor '\(name)' (shape \(ref.shape), stride \(ref.strides), offset \(ref.offset)) reaches past any storage: its last element's index overflows")
+            }
+            last = sum
+        }
         guard last < ref.storage.count else {
             throw fail("tensor '\(name)' (shape \(ref.shape), stride \(ref.strides), offset \(ref.offset)) reaches element \(last) of storage '\(ref.storage.key)', which has only \(ref.storage.count)")
+        }
+        // Overlapping views (stride 0, expand) could hold far more elements than their storage;
+        // a state dict has none, and gathering one would allocate beyond what the file backs.
+        guard count <= ref.storage.count else {
+            throw fail("tensor '\(name)' (shape \(ref.shape), stride \(ref.strides)) has \(count) elements but its storage '\(ref.storage.key)' only \(ref.storage.count): overlapping views are not read")
         }
         var contiguousStrides = [Int](repeating: 1, count: ref.shape.count)
         for d in stride(from: ref.shape.count - 2, through: 0, by: -1) { contiguousStrides[d] = contiguousStrides[d + 1] * ref.shape[d + 1] }
@@ -119,4 +154,16 @@ public struct TorchCheckpoint: Sendable {
         }
         return TensorData(dtype: ref.storage.dtype, shape: ref.shape, bytes: out)
     }
+}
+
+/// A storage that a checkpoint's pickle declares, as `TorchCheckpoint(pickle:file:storage:)`
+/// asks for it: its bytes are the archive's `data/<key>` entry.
+package struct TorchStorageRequest: Sendable {
+    package var key: String
+    package var dtype: DType
+    package var count: Int
+    /// `count` values of `dtype`.
+    package var byteCount: Int
+    /// The first tensor that uses the storage, for messages.
+    package var tensor: String
 }
