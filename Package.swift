@@ -57,6 +57,14 @@ let package = Package(
         // `make bench`: times the built `runner` binary against the targets in the issues.
         .executableTarget(name: "runner-bench", dependencies: ["Engine", "Model", "Numerics", "Interpretability", "Leiden"], swiftSettings: releaseSpeed),
 
+        // Fuzzing (scripts/fuzz, Tests/Fuzz/README.md): the fuzz targets, shared by the two fuzz
+        // executables and FuzzTests. Normal builds make the executables corpus replayers; only
+        // scripts/fuzz (-DFUZZING) links libFuzzer, whose entry CLibFuzzer declares.
+        .target(name: "CLibFuzzer"),
+        .target(name: "FuzzTargets", dependencies: ["Engine", "StageKinds", "Artefacts", "CLibFuzzer"]),
+        .executableTarget(name: "fuzz-spec", dependencies: ["FuzzTargets"]),
+        .executableTarget(name: "fuzz-pickle", dependencies: ["FuzzTargets"]),
+
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageKinds"]),
         .testTarget(name: "LeidenTests", dependencies: ["Leiden"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
@@ -64,6 +72,8 @@ let package = Package(
         .testTarget(name: "ArtefactsTests", dependencies: ["Artefacts", "Numerics"]),
         .testTarget(name: "InterpretabilityTests", dependencies: ["Interpretability", "Model", "Artefacts", "Numerics"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Artefacts", "Numerics", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // Replays the committed fuzz corpora and crash reproducers (Tests/Fuzz/) through the fuzz targets.
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         // Runs the built `runner` binary; depends on it so `swift test` builds it first.
         .testTarget(name: "CLITests", dependencies: ["Engine", "Artefacts", "runner"], exclude: ["BadSpecs"]),
     ]
