@@ -58,20 +58,28 @@ public struct TorchCheckpoint: Sendable {
             throw fail("data.pkl holds a \(root.typeName), not a state dict (a dict of tensors)")
         }
 
-        var storages: [String: [UInt8]] = [:]
+        // Each storage once, with the declaration it was read for: tensors sharing a storage
+        // must declare it alike (torch.save refuses to save one storage as two types), since
+        // the bytes were read, and are bounds-checked, for that type and count.
+        var storages: [String: (declared: TorchStorageReference, tensor: String, bytes: [UInt8])] = [:]
         var tensors: [(String, TensorData)] = []
         for (key, value) in dict.entries {
             guard case let .string(name) = key else { throw fail("a state-dict key is a \(key.typeName), not a string") }
             guard case let .tensor(ref) = value else { continue }  // non-tensor entries (rare) carry no weights
             let reference = ref.storage
-            if storages[reference.key] == nil {
+            if let first = storages[reference.key] {
+                guard first.declared.dtype == reference.dtype, first.declared.count == reference.count else {
+                    throw fail("storage '\(reference.key)' holds \(first.declared.count) \(first.declared.dtype.rawValue) values for '\(first.tensor)' but \(reference.count) \(reference.dtype.rawValue) values for '\(name)'")
+                }
+            } else {
                 guard let expected = TensorData.byteCount(of: [reference.count], dtype: reference.dtype) else {
                     throw fail("storage '\(reference.key)' (for '\(name)') declares \(reference.count) \(reference.dtype.rawValue) values, more bytes than a file can hold")
                 }
-                storages[reference.key] = try storage(TorchStorageRequest(key: reference.key, dtype: reference.dtype, count: reference.count,
-                                                                          byteCount: expected, tensor: name))
+                let bytes = try storage(TorchStorageRequest(key: reference.key, dtype: reference.dtype, count: reference.count,
+                                                            byteCount: expected, tensor: name))
+                storages[reference.key] = (reference, name, bytes)
             }
-            tensors.append((name, try Self.view(ref, of: storages[reference.key]!, name: name, fail: fail)))
+            tensors.append((name, try Self.view(ref, of: storages[reference.key]!.bytes, name: name, fail: fail)))
         }
         self.tensors = tensors
     }
