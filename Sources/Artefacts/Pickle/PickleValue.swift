@@ -31,14 +31,25 @@ indirect enum PickleValue {
         case .tensor: return "tensor"
         }
     }
+
+    var isContainer: Bool {
+        switch self {
+        case .tuple, .list, .dict: return true
+        default: return false
+        }
+    }
 }
 
 final class PickleList {
     var items: [PickleValue] = []
+    /// How deeply it nests containers (see `RestrictedUnpickler.maxDepth`).
+    var depth = 1
 }
 
 final class PickleDict {
     var entries: [(key: PickleValue, value: PickleValue)] = []
+    /// How deeply it nests containers (see `RestrictedUnpickler.maxDepth`).
+    var depth = 1
 
     func set(_ key: PickleValue, _ value: PickleValue) {
         if case let .string(k) = key, let i = entries.firstIndex(where: { if case let .string(e) = $0.key { return e == k }; return false }) {

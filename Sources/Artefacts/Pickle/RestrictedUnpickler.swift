@@ -4,7 +4,8 @@
 /// globals: `collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`,
 /// `torch._utils._rebuild_parameter` and the typed storage classes. Any other global
 /// (`os.system`, `builtins.eval`, ...) is refused before it could be called, as is any opcode
-/// outside that set, with the byte offset where it appeared.
+/// outside that set, with the byte offset where it appeared. Sizes and nesting are bounded, so a
+/// hostile pickle cannot trap the reader or exhaust its stack either.
 struct RestrictedUnpickler {
     struct Failure: Error {
         var offset: Int
@@ -28,16 +29,35 @@ struct RestrictedUnpickler {
         }
     }
 
+    /// A value on the stack or in the memo with how deeply it nests containers (0 for a
+    /// scalar). Lists and dicts keep their own depth, which grows as items are added to them.
+    private struct Entry {
+        var value: PickleValue
+        var ownDepth: Int
+
+        var depth: Int {
+            switch value {
+            case let .list(l): return l.depth
+            case let .dict(d): return d.depth
+            default: return ownDepth
+            }
+        }
+    }
+
     private let bytes: [UInt8]
     private var position = 0
     private var opcodeOffset = 0
-    private var stack: [PickleValue] = []
+    private var stack: [Entry] = []
     private var marks: [Int] = []
-    private var memo: [Int: PickleValue] = [:]
+    private var memo: [Int: Entry] = [:]
 
     /// Refuse pathological pickles before they eat memory.
     static let maxStack = 1_000_000
     static let maxMemo = 1_000_000
+    /// A state dict nests four deep (dict, tensor call, argument tuple, shape tuple). Values are
+    /// released recursively, so a pickle nesting a million tuples would overflow the stack when
+    /// it is thrown away; nothing legitimate comes near this bound.
+    static let maxDepth = 64
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -72,29 +92,55 @@ struct RestrictedUnpickler {
         return String(decoding: bytes[position..<end], as: UTF8.self)
     }
 
+    /// A length read from the pickle, which may not fit an `Int` (BINUNICODE8, BINBYTES8).
+    private mutating func length(_ n: Int) throws(Failure) -> Int {
+        let v = try uint(n)
+        guard v <= UInt64(bytes.count) else {
+            throw fail("the pickle declares \(v) bytes but only \(bytes.count - position) remain (truncated or corrupt)")
+        }
+        return Int(v)
+    }
+
     private mutating func utf8(_ n: Int) throws(Failure) -> String {
         let slice = try take(n)
         guard let s = String(validating: slice, as: UTF8.self) else { throw fail("a string is not valid UTF-8") }
         return s
     }
 
-    private mutating func pop() throws(Failure) -> PickleValue {
+    private mutating func pop() throws(Failure) -> Entry {
         guard let v = stack.popLast() else { throw fail("stack underflow (corrupt pickle)") }
         if let m = marks.last, stack.count < m { throw fail("stack underflow past a mark (corrupt pickle)") }
         return v
     }
 
-    private mutating func push(_ v: PickleValue) throws(Failure) {
-        guard stack.count < Self.maxStack else { throw fail("more than \(Self.maxStack) values on the stack") }
-        stack.append(v)
+    private mutating func push(_ v: PickleValue, depth: Int = 0) throws(Failure) {
+        try push(Entry(value: v, ownDepth: depth))
     }
 
-    private mutating func popToMark() throws(Failure) -> [PickleValue] {
+    private mutating func push(_ e: Entry) throws(Failure) {
+        guard stack.count < Self.maxStack else { throw fail("more than \(Self.maxStack) values on the stack") }
+        stack.append(e)
+    }
+
+    private mutating func popToMark() throws(Failure) -> [Entry] {
         guard let m = marks.popLast() else { throw fail("no MARK for a tuple, list or dict (corrupt pickle)") }
         guard m <= stack.count else { throw fail("mark beyond the stack (corrupt pickle)") }
         let items = Array(stack[m...])
         stack.removeSubrange(m...)
         return items
+    }
+
+    /// The depth of a container holding `items`, refused beyond `maxDepth`.
+    private func containerDepth(_ items: [Entry], atLeast current: Int = 1) throws(Failure) -> Int {
+        let depth = max(current, 1 + (items.map(\.depth).max() ?? 0))
+        guard depth <= Self.maxDepth else {
+            throw fail("values nested more than \(Self.maxDepth) deep (a state dict nests 4)")
+        }
+        return depth
+    }
+
+    private mutating func pushTuple(_ items: [Entry]) throws(Failure) {
+        try push(.tuple(items.map(\.value)), depth: try containerDepth(items))
     }
 
     private mutating func memoize(_ index: Int) throws(Failure) {
@@ -124,7 +170,7 @@ struct RestrictedUnpickler {
             case 0x95: _ = try take(8)                                           // FRAME
             case 0x2E:                                                           // STOP
                 guard stack.count == 1 else { throw fail("STOP with \(stack.count) values on the stack (corrupt pickle)") }
-                return stack[0]
+                return stack[0].value
             case 0x28: marks.append(stack.count)                                 // MARK
             case 0x4E: try push(.none)                                           // NONE
             case 0x88: try push(.bool(true))                                     // NEWTRUE
@@ -139,36 +185,45 @@ struct RestrictedUnpickler {
                 if n > 0 && n < 8 && (v >> (8 * UInt64(n) - 1)) & 1 == 1 { v |= ~0 << (8 * UInt64(n)) }
                 try push(.int(Int(bitPattern: UInt(v))))
             case 0x47: try push(.float(Double(bitPattern: try uint(8).byteSwapped)))  // BINFLOAT (big-endian)
-            case 0x58: try push(.string(try utf8(Int(try uint(4)))))            // BINUNICODE
-            case 0x8C: try push(.string(try utf8(Int(try byte()))))             // SHORT_BINUNICODE
-            case 0x8D: try push(.string(try utf8(Int(try uint(8)))))            // BINUNICODE8
-            case 0x43: try push(.bytes(Array(try take(Int(try byte())))))       // SHORT_BINBYTES
-            case 0x42: try push(.bytes(Array(try take(Int(try uint(4))))))      // BINBYTES
-            case 0x29: try push(.tuple([]))                                      // EMPTY_TUPLE
-            case 0x74: try push(.tuple(try popToMark()))                         // TUPLE
-            case 0x85: let a = try pop(); try push(.tuple([a]))                  // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); try push(.tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(.tuple([a, b, c]))  // TUPLE3
+            case 0x58: try push(.string(try utf8(try length(4))))               // BINUNICODE
+            case 0x8C: try push(.string(try utf8(try length(1))))               // SHORT_BINUNICODE
+            case 0x8D: try push(.string(try utf8(try length(8))))               // BINUNICODE8
+            case 0x43: try push(.bytes(Array(try take(try length(1)))))         // SHORT_BINBYTES
+            case 0x42: try push(.bytes(Array(try take(try length(4)))))         // BINBYTES
+            case 0x29: try push(.tuple([]), depth: 1)                            // EMPTY_TUPLE
+            case 0x74: try pushTuple(try popToMark())                            // TUPLE
+            case 0x85: let a = try pop(); try pushTuple([a])                     // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); try pushTuple([a, b])   // TUPLE2
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try pushTuple([a, b, c])  // TUPLE3
             case 0x5D: try push(.list(PickleList()))                             // EMPTY_LIST
             case 0x7D: try push(.dict(PickleDict()))                             // EMPTY_DICT
-            case 0x6C: let l = PickleList(); l.items = try popToMark(); try push(.list(l))  // LIST
+            case 0x6C:                                                           // LIST
+                let items = try popToMark()
+                let l = PickleList()
+                l.depth = try containerDepth(items)
+                l.items = items.map(\.value)
+                try push(.list(l))
             case 0x61:                                                           // APPEND
                 let v = try pop()
-                guard case let .list(l)? = stack.last else { throw fail("APPEND to a non-list") }
-                l.items.append(v)
+                guard case let .list(l)? = stack.last?.value else { throw fail("APPEND to a non-list") }
+                l.depth = try containerDepth([v], atLeast: l.depth)
+                l.items.append(v.value)
             case 0x65:                                                           // APPENDS
                 let items = try popToMark()
-                guard case let .list(l)? = stack.last else { throw fail("APPENDS to a non-list") }
-                l.items.append(contentsOf: items)
+                guard case let .list(l)? = stack.last?.value else { throw fail("APPENDS to a non-list") }
+                l.depth = try containerDepth(items, atLeast: l.depth)
+                l.items.append(contentsOf: items.map(\.value))
             case 0x73:                                                           // SETITEM
                 let v = try pop(), k = try pop()
-                guard case let .dict(d)? = stack.last else { throw fail("SETITEM on a non-dict") }
-                d.set(k, v)
+                guard case let .dict(d)? = stack.last?.value else { throw fail("SETITEM on a non-dict") }
+                d.depth = try containerDepth([k, v], atLeast: d.depth)
+                d.set(k.value, v.value)
             case 0x75:                                                           // SETITEMS
                 let items = try popToMark()
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of values") }
-                guard case let .dict(d)? = stack.last else { throw fail("SETITEMS on a non-dict") }
-                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+                guard case let .dict(d)? = stack.last?.value else { throw fail("SETITEMS on a non-dict") }
+                d.depth = try containerDepth(items, atLeast: d.depth)
+                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i].value, items[i + 1].value) }
             case 0x71: try memoize(Int(try byte()))                              // BINPUT
             case 0x72: try memoize(Int(try uint(4)))                             // LONG_BINPUT
             case 0x94: try memoize(memo.count)                                   // MEMOIZE
@@ -178,23 +233,50 @@ struct RestrictedUnpickler {
                 let module = try line(), name = try line()
                 try global(module: module, name: name)
             case 0x93:                                                           // STACK_GLOBAL
-                guard case let .string(name) = try pop(), case let .string(module) = try pop() else {
+                guard case let .string(name) = try pop().value, case let .string(module) = try pop().value else {
                     throw fail("STACK_GLOBAL needs two strings")
                 }
                 try global(module: module, name: name)
-            case 0x51: try push(.storage(try persistentStorage(try pop())))      // BINPERSID
+            case 0x51: try push(.storage(try persistentStorage(try pop().value)))  // BINPERSID
             case 0x52:                                                           // REDUCE
                 let args = try pop(), callable = try pop()
-                try push(try reduce(callable, args))
+                let result = try reduce(callable.value, args.value)
+                try push(result, depth: result.isContainer ? 1 : 0)
             case 0x62:                                                           // BUILD
                 // State set on an object: for a state dict it is `_metadata`, which we drop.
                 _ = try pop()
                 guard stack.last != nil else { throw fail("BUILD with no object") }
             default:
-                throw fail(String(format: "opcode 0x%02x is not allowed in a state-dict pickle", op))
+                guard let known = Self.opcodes[op] else { throw fail(String(format: "0x%02x is not a pickle opcode (corrupt pickle)", op)) }
+                throw fail(String(format: "opcode %@ (0x%02x%@) is not allowed in a state-dict pickle", known.name, op, known.why.map { "; " + $0 } ?? ""))
             }
         }
     }
+
+    /// Every opcode of pickle protocols 0-5 by name (as `pickletools` names them), with why the
+    /// ones that build objects or fetch globals another way are refused.
+    static let opcodes: [UInt8: (name: String, why: String?)] = {
+        let builds = "it builds an object from a class"
+        let registry = "it loads a global from the copyreg extension registry"
+        var table: [UInt8: (String, String?)] = [:]
+        for (op, name) in [(0x28, "MARK"), (0x2E, "STOP"), (0x30, "POP"), (0x31, "POP_MARK"), (0x32, "DUP"), (0x46, "FLOAT"),
+                           (0x49, "INT"), (0x4A, "BININT"), (0x4B, "BININT1"), (0x4C, "LONG"), (0x4D, "BININT2"), (0x4E, "NONE"),
+                           (0x50, "PERSID"), (0x51, "BINPERSID"), (0x52, "REDUCE"), (0x53, "STRING"), (0x54, "BINSTRING"),
+                           (0x55, "SHORT_BINSTRING"), (0x56, "UNICODE"), (0x58, "BINUNICODE"), (0x61, "APPEND"), (0x62, "BUILD"),
+                           (0x63, "GLOBAL"), (0x64, "DICT"), (0x7D, "EMPTY_DICT"), (0x65, "APPENDS"), (0x67, "GET"), (0x68, "BINGET"),
+                           (0x6A, "LONG_BINGET"), (0x6C, "LIST"), (0x5D, "EMPTY_LIST"), (0x70, "PUT"), (0x71, "BINPUT"),
+                           (0x72, "LONG_BINPUT"), (0x73, "SETITEM"), (0x74, "TUPLE"), (0x29, "EMPTY_TUPLE"), (0x75, "SETITEMS"),
+                           (0x47, "BINFLOAT"), (0x80, "PROTO"), (0x85, "TUPLE1"), (0x86, "TUPLE2"), (0x87, "TUPLE3"), (0x88, "NEWTRUE"),
+                           (0x89, "NEWFALSE"), (0x8A, "LONG1"), (0x8B, "LONG4"), (0x42, "BINBYTES"), (0x43, "SHORT_BINBYTES"),
+                           (0x8C, "SHORT_BINUNICODE"), (0x8D, "BINUNICODE8"), (0x8E, "BINBYTES8"), (0x8F, "EMPTY_SET"),
+                           (0x90, "ADDITEMS"), (0x91, "FROZENSET"), (0x93, "STACK_GLOBAL"), (0x94, "MEMOIZE"), (0x95, "FRAME"),
+                           (0x96, "BYTEARRAY8"), (0x97, "NEXT_BUFFER"), (0x98, "READONLY_BUFFER")] as [(UInt8, String)] {
+            table[op] = (name, nil)
+        }
+        for (op, name) in [(0x69, "INST"), (0x6F, "OBJ"), (0x81, "NEWOBJ"), (0x92, "NEWOBJ_EX")] as [(UInt8, String)] { table[op] = (name, builds) }
+        for (op, name) in [(0x82, "EXT1"), (0x83, "EXT2"), (0x84, "EXT4")] as [(UInt8, String)] { table[op] = (name, registry) }
+        return table
+    }()
 
     private func persistentStorage(_ pid: PickleValue) throws(Failure) -> TorchStorageReference {
         guard case let .tuple(t) = pid, t.count == 5, case .string("storage") = t[0],

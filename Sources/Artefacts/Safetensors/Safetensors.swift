@@ -57,8 +57,16 @@ public enum Safetensors {
                 throw fail("header entry '\(name)' needs dtype, shape and data_offsets")
             }
             guard let dtype = DType(safetensorsName: dtypeName) else { throw fail("tensor '\(name)' has unknown dtype '\(dtypeName)'") }
-            let expected = shape.reduce(1, *) * dtype.byteSize
-            guard offsets[0] >= 0, offsets[1] - offsets[0] == expected, offsets[1] <= body.count else {
+            guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)' has a negative dimension in its shape \(shape)") }
+            // The header is untrusted: products and differences are checked, not trapped on.
+            var expected = dtype.byteSize
+            for d in shape {
+                let (e, overflow) = expected.multipliedReportingOverflow(by: d)
+                guard !overflow else { throw fail("tensor '\(name)' (\(dtypeName) \(shape)) declares more bytes than a 64-bit size can count") }
+                expected = e
+            }
+            let (span, overflow) = offsets[1].subtractingReportingOverflow(offsets[0])
+            guard offsets[0] >= 0, !overflow, span == expected, offsets[1] <= body.count else {
                 throw fail("tensor '\(name)' (\(dtypeName) \(shape)) needs \(expected) bytes at \(offsets), but the data section has \(body.count) bytes")
             }
             found.append((name, TensorData(dtype: dtype, shape: shape, bytes: Array(body[offsets[0]..<offsets[1]])), offsets[0]))
