@@ -21,7 +21,18 @@ public struct Workspace: Sendable {
     /// Opens the ledger, creating the store if needed.
     public func ledger() throws -> Ledger {
         try store.prepare()
-        return try Ledger(path: store.ledgerPath)
+        do {
+            return try Ledger(path: store.ledgerPath)
+        } catch {
+            throw LedgerUnavailable(path: store.relative(store.ledgerPath), reason: "\(error)", freeBytes: Self.freeBytes(store.root))
+        }
+    }
+
+    /// Bytes available to us on the file system holding `path`, if it can be asked.
+    static func freeBytes(_ path: String) -> Int64? {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return nil }
+        return Int64(fs.f_bavail) * Int64(fs.f_frsize)
     }
 
     /// The ledger if the workspace has one (read-only commands must not create a store).
@@ -37,5 +48,21 @@ public struct Workspace: Sendable {
 
     public static func specDigest(_ path: String) -> String {
         (try? SHA256.hex(fileAt: path)) ?? ""
+    }
+}
+
+/// The ledger could not be opened. On a full disk SQLite says only "disk I/O error" (it cannot
+/// create its `-shm` file), so the message adds how much space is left when that is almost none.
+public struct LedgerUnavailable: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var reason: String
+    public var freeBytes: Int64?
+
+    public var description: String {
+        var text = "cannot open the ledger '\(path)': \(reason)"
+        if let free = freeBytes, free < 1 << 20 {
+            text += "; the file system holding the workspace is full (No space left on device: \(free) bytes free)"
+        }
+        return text
     }
 }

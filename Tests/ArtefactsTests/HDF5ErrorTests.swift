@@ -122,4 +122,25 @@ import Testing
             #expect(text.hasPrefix("cannot write '\(path)': HDF5 could not create it (unable to open file: name = '\(path)', errno = 2, error message = 'No such file or directory'"))
         }
     }
+
+    @Test func aFullDiskIsNamedWithoutHDF5sTimestampsAndBufferAddresses() throws {
+        // /dev/full fails every write with ENOSPC, as a full file system does.
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        try withTemporaryDirectory { directory in
+            let path = directory + "/full.h5"
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/full")
+            #expect(message { _ = try HDF5File(path: path, mode: .create) }
+                == "cannot write '\(path)': HDF5 could not create it (file write failed: No space left on device (errno 28))")
+        }
+    }
+
+    @Test func onlyHDF5sFileIOMessagesAreCondensed() {
+        let raw = "file write failed: time = Mon Nov 23 14:22:11 2026\n, filename = '/w/a.h5', file descriptor = 3, errno = 28, "
+            + "error message = 'No space left on device', buf = 0x5573c2dfb760, total write size = 41639, bytes this sub-write = 41639, "
+            + "bytes actually written = 18446744073709551615, offset = 0"
+        #expect(HDF5Library.condensed(raw) == "file write failed: No space left on device (errno 28)")
+        let other = "unable to open file: name = '/x', errno = 2, error message = 'No such file or directory', flags = 13, o_flags = 242"
+        #expect(HDF5Library.condensed(other) == other)
+        #expect(HDF5Library.condensed("inflate() failed") == "inflate() failed")
+    }
 }

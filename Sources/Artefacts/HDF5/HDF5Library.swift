@@ -8,11 +8,21 @@ enum HDF5Library {
     /// cannot deadlock.
     private static let lock = NSRecursiveLock()
 
+    /// HDF5 registers an atexit handler that closes every id still open. When closing a file
+    /// fails (a full disk: the final metadata write gets ENOSPC), HDF5 has already freed the
+    /// datasets' shared state but keeps their ids, and that handler then dereferences the freed
+    /// memory: the stage died with SIGSEGV instead of exiting with its "No space left on device"
+    /// error. Our files are closed explicitly (`HDF5File.close()`, or `deinit`), so the
+    /// teardown has nothing to do that the exiting process needs. Evaluated before the first
+    /// HDF5 call, as `H5dont_atexit` requires.
+    private static let noTeardownAtExit: Void = { _ = H5dont_atexit() }()
+
     /// Runs `body` holding the process-wide HDF5 lock. HDF5 keeps its error stack, and whether to
     /// print it, per thread, so printing is turned off on whichever thread this runs on.
     static func withLock<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         lock.lock()
         defer { lock.unlock() }
+        _ = noTeardownAtExit
         _ = H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)
         return try body()
     }
@@ -31,7 +41,22 @@ enum HDF5Library {
             }, context)
         }
         _ = H5Eclear2(hid_t(H5E_DEFAULT))
-        return messages.first { !$0.isEmpty } ?? "no error message"
+        return condensed(messages.first { !$0.isEmpty } ?? "no error message")
+    }
+
+    /// HDF5's message for a failed read or write of the file itself lists a timestamp, the
+    /// descriptor, a buffer address and byte counts around the one part that matters, the
+    /// system's error ("file write failed: time = ..., errno = 28, error message = 'No space
+    /// left on device', buf = 0x..."); keep that part: "file write failed: No space left on
+    /// device (errno 28)". Other messages pass unchanged.
+    static func condensed(_ message: String) -> String {
+        guard let colon = message.range(of: ": time = "),
+              message.hasPrefix("file write failed") || message.hasPrefix("file read failed"),
+              let errnoStart = message.range(of: "errno = "),
+              let textStart = message.range(of: "error message = '", range: errnoStart.upperBound..<message.endIndex),
+              let textEnd = message.range(of: "'", range: textStart.upperBound..<message.endIndex) else { return message }
+        let code = message[errnoStart.upperBound...].prefix { $0.isNumber }
+        return "\(message[..<colon.lowerBound]): \(message[textStart.upperBound..<textEnd.lowerBound]) (errno \(code))"
     }
 }
 

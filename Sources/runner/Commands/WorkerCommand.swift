@@ -26,8 +26,31 @@ struct WorkerCommand: ParsableCommand {
             try kind.run(req.context, progress: ProgressSink(path: req.context.progressFile))
         } catch {
             // The runner shows this as the stage's failure reason; the log gets it too.
-            try? Data("\(error)".utf8).write(to: URL(fileURLWithPath: req.errorFile))
+            Self.report("\(error)", to: req.errorFile, outputDirectory: req.context.outputDirectory)
             throw fail("\(error)")
         }
+    }
+
+    /// Writes the failure reason for the runner. On a full disk the write fails, and the
+    /// reason would be lost (the runner could only say "exited with status 1"): the attempt's
+    /// partial outputs are never committed once it failed, so they make room, and the write is
+    /// tried again. They are truncated before they are removed: a library may still hold one
+    /// open (HDF5 keeps its descriptor when closing fails on ENOSPC), and removing an open
+    /// file frees nothing.
+    static func report(_ reason: String, to errorFile: String, outputDirectory: String) {
+        let data = Data(reason.utf8)
+        if (try? data.write(to: URL(fileURLWithPath: errorFile))) != nil { return }
+        let fm = FileManager.default
+        if let walk = fm.enumerator(atPath: outputDirectory) {
+            for case let relative as String in walk {
+                let path = outputDirectory + "/" + relative
+                var st = stat()
+                if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { truncate(path, 0) }
+            }
+        }
+        for entry in (try? fm.contentsOfDirectory(atPath: outputDirectory)) ?? [] {
+            try? fm.removeItem(atPath: outputDirectory + "/" + entry)
+        }
+        try? data.write(to: URL(fileURLWithPath: errorFile))
     }
 }
