@@ -53,6 +53,11 @@ public struct TransformerWeights: Sendable, Equatable {
         let config = TransformerConfig(dVocab: e[0], dVocabOut: wu[1], dModel: e[1], nHeads: q[0], dHead: q[2], dMLP: win[1],
                                        nCtx: pos[0], actFn: actFn)
         let (d, h, dh, m) = (config.dModel, config.nHeads, config.dHead, config.dMLP)
+        let sizes = [("d_vocab", config.dVocab), ("d_vocab_out", config.dVocabOut), ("d_model", d), ("n_heads", h), ("d_head", dh),
+                     ("d_mlp", m), ("n_ctx", config.nCtx)]
+        if let (size, value) = sizes.first(where: { $0.1 < 1 }) {
+            throw fail("the weights give \(size) = \(value) (from the shapes of embed.W_E \(e), pos_embed.W_pos \(pos), W_Q \(q), W_in \(win) and W_U \(wu)); every size must be at least 1")
+        }
         let expected: [String: [Int]] = [
             "pos_embed.W_pos": [config.nCtx, d], "blocks.0.attn.W_Q": [h, d, dh], "blocks.0.attn.W_K": [h, d, dh],
             "blocks.0.attn.W_V": [h, d, dh], "blocks.0.attn.W_O": [h, dh, d], "blocks.0.attn.b_Q": [h, dh],
