@@ -106,17 +106,30 @@ public enum ActivationFile {
     }
 
     /// A node layer's activations as (samples·positions) × features, float64, read in batches,
-    /// after checking the dataset's shape against the model.
+    /// after checking the dataset's shape against the model. It must hold at least one sample,
+    /// and only finite values: a NaN would otherwise surface as a LAPACK argument error, far
+    /// from the file that holds it. Returns the number of samples.
+    @discardableResult
     public static func layer(_ layer: NodeLayer, in file: HDF5File, positions: Int, features: Int, batchRows: Int = 4096,
-                             each: (Matrix<Double>) throws(HDF5Error) -> Void) throws(HDF5Error) {
-        let ds = try file.dataset("/" + layer.rawValue, shape: [nil, positions, features])
+                             each: (Matrix<Double>) throws(HDF5Error) -> Void) throws(HDF5Error) -> Int {
+        let path = "/" + layer.rawValue
+        let ds = try file.dataset(path, shape: [nil, positions, features])
         let n = try ds.shape[0]
+        guard n > 0 else {
+            throw HDF5Error(.invalidValues, file: file.path, isWriting: false, "dataset '\(path)' holds no samples (shape [0, \(positions), \(features)])")
+        }
         var start = 0
         while start < n {
             let end = min(start + batchRows, n)
             let values: [Double] = try ds.read(rows: start..<end)
+            if let i = values.firstIndex(where: { !$0.isFinite }) {
+                let sample = start + i / (positions * features), position = i / features % positions, feature = i % features
+                throw HDF5Error(.invalidValues, file: file.path, isWriting: false,
+                                "dataset '\(path)' holds \(values[i]) at [\(sample), \(position), \(feature)] (sample, position, feature)")
+            }
             try each(Matrix(rows: (end - start) * positions, columns: features, elements: values))
             start = end
         }
+        return n
     }
 }

@@ -39,8 +39,12 @@ public enum BasisFile {
         try file.close()
     }
 
-    /// Reads the bases back (for the stages that use them).
+    /// Reads the bases back (for the stages that use them), checking that each layer's group is
+    /// a basis: a known kind, `C` orig × kept and `C_pinv` kept × orig (kept ≥ 1), kept ≤
+    /// `gram_dim` ≤ orig, and finite entries. The numeric stages index these matrices without
+    /// bounds checks, so a damaged file must stop here.
     public static func read(_ path: String) throws(HDF5Error) -> [NodeLayer: InteractionBasis] {
+        func invalid(_ problem: String) -> HDF5Error { HDF5Error(.invalidValues, file: path, isWriting: false, problem) }
         let file = try HDF5File(path: path, mode: .readOnly)
         let format = try? file.attributes.string(for: "format")
         guard format == Self.format else {
@@ -51,10 +55,37 @@ public enum BasisFile {
         for layer in NodeLayer.allCases where try file.contains("/" + layer.rawValue) {
             let g = "/" + layer.rawValue
             let a = file.attributes(of: g)
-            let kind = InteractionBasis.Kind(rawValue: try a.string(for: "kind")) ?? .identity
-            out[layer] = InteractionBasis(layer: layer, kind: kind, c: try file.matrix(g + "/C"), cPlus: try file.matrix(g + "/C_pinv"),
-                                          values: try file.dataset(g + "/values").read(), gramEigenvalues: try file.dataset(g + "/gram_eigenvalues").read(),
-                                          gramDimension: try a.int(for: "gram_dim"))
+            let kindName = try a.string(for: "kind")
+            guard let kind = InteractionBasis.Kind(rawValue: kindName) else {
+                throw invalid("attribute 'kind' of '\(g)' is '\(kindName)' (expected 'lib', 'pca' or 'identity')")
+            }
+            let c: Matrix<Double> = try file.matrix(g + "/C")
+            guard c.rows >= 1, c.columns >= 1 else {
+                throw invalid("dataset '\(g)/C' has shape [\(c.rows), \(c.columns)]: a basis keeps at least one direction of at least one")
+            }
+            let cPlusMatrix: Matrix<Double> = try file.matrix(g + "/C_pinv")
+            guard cPlusMatrix.rows == c.columns, cPlusMatrix.columns == c.rows else {
+                throw HDF5Error(.wrongShape, file: path, isWriting: false,
+                                "datasets '\(g)/C' [\(c.rows), \(c.columns)] and '\(g)/C_pinv' [\(cPlusMatrix.rows), \(cPlusMatrix.columns)] do not fit: C_pinv must have C's transposed shape [\(c.columns), \(c.rows)]")
+            }
+            let gramDimension = try a.int(for: "gram_dim")
+            guard (c.columns...c.rows).contains(gramDimension) else {
+                throw invalid("attribute 'gram_dim' of '\(g)' is \(gramDimension), outside \(c.columns)...\(c.rows) (kept...original dimensions of C)")
+            }
+            for (name, m) in [("C", c), ("C_pinv", cPlusMatrix)] {
+                if let i = m.elements.firstIndex(where: { !$0.isFinite }) {
+                    throw invalid("dataset '\(g)/\(name)' holds \(m.elements[i]) at [\(i / m.columns), \(i % m.columns)]")
+                }
+            }
+            // Λ has one value per gram direction, D one per kept direction, the identity none.
+            let values: [Double] = try file.dataset(g + "/values").read()
+            let expected = kind == .lib ? gramDimension : kind == .pca ? c.columns : 0
+            guard values.count == expected else {
+                throw invalid("dataset '\(g)/values' holds \(values.count) values, but a \(kind.rawValue) basis with \(c.columns) kept and \(gramDimension) gram directions has \(expected)")
+            }
+            out[layer] = InteractionBasis(layer: layer, kind: kind, c: c, cPlus: cPlusMatrix,
+                                          values: values, gramEigenvalues: try file.dataset(g + "/gram_eigenvalues").read(),
+                                          gramDimension: gramDimension)
         }
         try file.close()
         return out

@@ -42,6 +42,10 @@ struct GramEigenbasis {
         let shift = statistics.shift(centred: options.centred)
         let threshold = options.threshold
         let n = gram.rows
+        // Activations beyond ~1e154 square to infinity; LAPACK would then report an argument error.
+        guard gram.elements.allSatisfy(\.isFinite) else {
+            throw BasisError("\(layer.rawValue): the gram matrix of the activations is not finite (activations of magnitude 1e154 or more overflow float64 when squared)")
+        }
         let e: SymmetricEigendecomposition
         do { e = try SymmetricEigendecomposition(gram) } catch { throw BasisError("\(layer.rawValue): \(error)") }
         // Step 1: absolute values, sorted descending (stable for ties).
@@ -57,7 +61,11 @@ struct GramEigenbasis {
         let k0 = const[0]
         values.insert(values.remove(at: k0), at: 0)
         columns.insert(columns.remove(at: k0), at: 0)
-        // Step 3: first truncation.
+        // Step 3: first truncation. Every basis keeps the constant direction; a threshold above
+        // its eigenvalue leaves nothing to build on (and an empty basis breaks every later step).
+        guard values[0] > threshold else {
+            throw BasisError("\(layer.rawValue): the truncation threshold \(threshold) is not below the constant direction's gram eigenvalue \(values[0]), so no direction would be kept (the largest eigenvalue is \(values.max() ?? 0)); lower 'threshold'")
+        }
         let kept = (0..<n).filter { values[$0] > threshold }
         d = kept.map { values[$0] }
         var u = Matrix<Double>(rows: n, columns: kept.count)

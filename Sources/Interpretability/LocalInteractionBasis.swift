@@ -28,6 +28,9 @@ public enum LocalInteractionBasis {
         // Step 9: drop as many trailing directions as there are Λ below the threshold.
         let small = lambda.filter { $0 < threshold }.count
         let kept = k - small
+        guard kept >= 1 else {
+            throw BasisError("\(layer.rawValue): the truncation threshold \(threshold) is above every Λ (the largest is \(lambda.max() ?? 0)), so the basis would keep no direction; lower 'threshold'")
+        }
         // Step 10: C = R·V·L, C⁺ = L⁻·Vᵀ·R⁺.
         let rv = r * v
         var c = Matrix<Double>(rows: rv.rows, columns: kept)

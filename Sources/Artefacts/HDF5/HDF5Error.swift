@@ -17,6 +17,9 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable, Equatable {
         case wrongShape
         /// A dataset or attribute holds a type that cannot be read (or written) as asked.
         case wrongElementType
+        /// A dataset or attribute holds values the reader cannot use: NaN or infinity, a size out
+        /// of range, or a shape that contradicts another object of the file.
+        case invalidValues
         /// A call the file cannot honour: closed or read-only file, wrong value count, rows out
         /// of range, an object that already exists, ...
         case invalidRequest
