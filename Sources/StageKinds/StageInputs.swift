@@ -5,23 +5,52 @@ import Interpretability
 import Model
 import Numerics
 
-/// Reading the artefacts stages share. Failures name the input file as
-/// the user knows it (its name, not its path inside the store).
+/// Reading the artefacts stages share, and checking that they fit each other (a basis fitted
+/// for another model, edges of another basis): the numeric code indexes them without bounds
+/// checks. Failures name the input file as the user knows it (see `displayName`).
 enum StageInputs {
-    static func bases(_ path: String) throws -> [NodeLayer: InteractionBasis] {
-        try reading(path) { try BasisFile.read(path) }
+    /// A model artefact directory (or a bare `.safetensors` file).
+    static func model(_ path: String) throws -> TransformerWeights {
+        try reading(path) { try ModelArtefact.read(path) }
+    }
+
+    /// fit-basis's bases, checked against the model: each of `layers` is present and every
+    /// layer present has the model's width (d_model + 1, or the vocabulary for `output`).
+    static func bases(_ path: String, config: TransformerConfig, layers: [NodeLayer] = []) throws -> [NodeLayer: InteractionBasis] {
+        try reading(path) {
+            let bases = try BasisFile.read(path)
+            for layer in layers where bases[layer] == nil {
+                throw HDF5Error(.objectNotFound, file: path, isWriting: false,
+                                "it has no basis for node layer '\(layer.rawValue)' (it has \(NodeLayer.allCases.filter { bases[$0] != nil }.map(\.rawValue).joined(separator: ", ")))")
+            }
+            for layer in NodeLayer.allCases {
+                guard let b = bases[layer] else { continue }
+                let width = layer == .output ? config.dVocabOut : config.dModel + 1
+                guard b.originalDimension == width else {
+                    throw HDF5Error(.wrongShape, file: path, isWriting: false,
+                                    "dataset '/\(layer.rawValue)/C' has \(b.originalDimension) rows, but the model's \(layer.rawValue) has \(width) features (d_model \(config.dModel), vocabulary \(config.dVocabOut)): the basis was fitted for another model")
+                }
+            }
+            return bases
+        }
     }
 
     /// collect's node layers as (samples·positions) × features: every layer but `output`, and
-    /// `output` too when asked.
+    /// `output` too when asked. Each layer holds the same samples.
     static func activations(_ path: String, config: TransformerConfig, includingOutput: Bool = false) throws -> NodeLayerActivations {
         try reading(path) {
             let file = try ActivationFile.open(path)
             var layers: [NodeLayer: Matrix<Double>] = [:]
+            var first: (NodeLayer, Int)?
             for layer in NodeLayer.allCases where layer != .output || includingOutput {
                 var parts: [Matrix<Double>] = []
-                try ActivationFile.layer(layer, in: file, positions: layer.positions(nCtx: config.nCtx),
-                                         features: layer == .output ? config.dVocabOut : config.dModel + 1) { parts.append($0) }
+                let samples = try ActivationFile.layer(layer, in: file, positions: layer.positions(nCtx: config.nCtx),
+                                                       features: layer == .output ? config.dVocabOut : config.dModel + 1) { parts.append($0) }
+                if let (other, count) = first, count != samples {
+                    throw HDF5Error(.invalidValues, file: path, isWriting: false,
+                                    "dataset '/\(layer.rawValue)' holds \(samples) samples but '/\(other.rawValue)' holds \(count): the layers must hold the same samples")
+                }
+                first = first ?? (layer, samples)
                 layers[layer] = Matrix.vstack(parts)
             }
             try file.close()
@@ -39,12 +68,41 @@ enum StageInputs {
         }
     }
 
-    /// Runs `body`, turning its error into a stage failure that names `path` by its file name.
+    /// The edges of `bases`: each section's E is (features kept by the next layer) × (features
+    /// kept by its input layer).
+    static func edges(_ path: String, of bases: [NodeLayer: InteractionBasis]) throws -> [NodeLayer: Matrix<Double>] {
+        let edges = try self.edges(path)
+        try reading(path) {
+            for layer in [NodeLayer.ln1, .ln2, .unembed] {
+                guard let e = edges[layer], let input = bases[layer], let next = layer.next.flatMap({ bases[$0] }) else { continue }
+                guard e.rows == next.keptDimension, e.columns == input.keptDimension else {
+                    throw HDF5Error(.wrongShape, file: path, isWriting: false,
+                                    "dataset '/\(layer.rawValue)/E' has shape [\(e.rows), \(e.columns)], but the basis keeps \(next.keptDimension) features of \(next.layer.rawValue) and \(input.keptDimension) of \(layer.rawValue), so [\(next.keptDimension), \(input.keptDimension)] is expected: the edges were computed for another basis")
+                }
+                if let i = e.elements.firstIndex(where: { !$0.isFinite }) {
+                    throw HDF5Error(.invalidValues, file: path, isWriting: false,
+                                    "dataset '/\(layer.rawValue)/E' holds \(e.elements[i]) at [\(i / e.columns), \(i % e.columns)]")
+                }
+            }
+        }
+        return edges
+    }
+
+    /// Runs `body`, turning its error into a stage failure that names `path` as the user knows
+    /// it (see `displayName`).
     static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch {
-            throw StageFailure("\(error)".replacingOccurrences(of: path, with: (path as NSString).lastPathComponent))
+            throw StageFailure("\(error)".replacingOccurrences(of: path, with: displayName(path)))
         }
+    }
+
+    /// A stage runs in the workspace, so a path inside it is shown relative to it
+    /// (`datasets/seed0.pt`, `.runner/objects/ab/ab12…`); any other path is shown whole.
+    static func displayName(_ path: String) -> String {
+        let workspace = FileManager.default.currentDirectoryPath
+        guard workspace != "/", path.hasPrefix(workspace + "/") else { return path }
+        return String(path.dropFirst(workspace.count + 1))
     }
 }

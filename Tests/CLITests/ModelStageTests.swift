@@ -57,7 +57,7 @@ import Testing
         }
         let r = try RunnerBinary.run(["run", "p.json", "--plain", "-S", "ckpt=datasets/bad.pt"], in: ws.path)
         #expect(r.status == 1)
-        #expect(r.stdout.contains("FAILED   import: cannot read 'bad.pt': \(expected)"), "\(r.stdout)")
+        #expect(r.stdout.contains("FAILED   import: cannot read 'datasets/bad.pt': \(expected)"), "\(r.stdout)")
         #expect(r.stdout.contains("skipped  evaluate: upstream import failed"))
         #expect(!FileManager.default.fileExists(atPath: ws.path + "/results/eval/import"))
         #expect(!FileManager.default.fileExists(atPath: ws.path + "/PWND"))

@@ -34,7 +34,7 @@ public struct AblateStage: StageKind {
     }
 
     public func problems(in params: StageParams) -> [ParameterProblem] {
-        var problems = ModAddDataParameters.problems(in: params)
+        var problems = ModAddDataParameters.problems(in: params, using: ["test"])
         for (i, l) in (params.strings("layers") ?? []).enumerated() where !Self.layerNames.contains(l) {
             problems.append(ParameterProblem(["layers", String(i)], "'\(l)' cannot be ablated (expected \(Self.layerNames.joined(separator: ", ")))",
                                              hint: Suggestion.hint(for: l, in: Self.layerNames)))
@@ -52,25 +52,26 @@ public struct AblateStage: StageKind {
               let json = context.outputs["results"], let h5 = context.outputs["arrays"] else {
             throw StageFailure("the stage needs 'model' and 'basis' inputs")
         }
-        let weights = try ModelArtefact.read(modelPath)
+        let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Float>(weights)
         let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
-        let test = ModAddDataParameters.split(data, params: context.params).test
+        let test = try ModAddDataParameters.split(data, params: context.params, using: ["test"]).test
         let labels = test.map(data.label)
         let tokens = test.map(data.tokens)
         let acts = model.forward(tokens)
         let activations: [NodeLayer: Matrix<Float>] = [.ln1: acts.residPre, .ln2: acts.residMid, .unembed: acts.residPost]
         let base = NodeAblation.argmaxAccuracy(acts.logits, labels: labels)
-        let bases = try StageInputs.bases(basisPath)
         let layers = (context.params.strings("layers") ?? Self.layerNames).compactMap { NodeLayer(name: $0) }
+        let edgeMode = context.params.string("mode") == "edge"
+        let bases = try StageInputs.bases(basisPath, config: weights.config, layers: layers + (edgeMode ? layers.compactMap(\.next) : []))
         let file = try HDF5File(path: h5, mode: .create)
         try file.attributes.set("runner-ablation/1", for: "format")
         try file.attributes.set(base, for: "no_ablation_accuracy")
         var results: [(String, JSONValue)] = [("no_ablation_accuracy", .double(base)), ("n_test", .int(labels.count))]
 
-        if context.params.string("mode") == "edge" {
+        if edgeMode {
             guard let edgesPath = context.inputs["edges"]?.first else { throw StageFailure("edge mode needs the 'edges' input") }
-            let edges = try StageInputs.edges(edgesPath)
+            let edges = try StageInputs.edges(edgesPath, of: bases)
             let tolerance = context.params.double("tolerance") ?? 0.001
             var sections: [(String, JSONValue)] = []
             for (n, layer) in layers.enumerated() {

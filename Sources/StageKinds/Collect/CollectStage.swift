@@ -33,7 +33,7 @@ public struct CollectStage: StageKind {
     public var inputSpecs: [InputSpec]? { [InputSpec("model", doc: "a model artefact, e.g. 'import@seed=0:model'")] }
 
     public func problems(in params: StageParams) -> [ParameterProblem] {
-        var problems = ModAddDataParameters.problems(in: params)
+        var problems = ModAddDataParameters.problems(in: params, using: [params.string("split") ?? "train"])
         let layers = params.strings("layers") ?? []
         if layers.isEmpty { problems.append(ParameterProblem(["layers"], "'layers' is empty: name at least one node layer")) }
         for (i, l) in layers.enumerated() where NodeLayer(name: l) == nil {
@@ -51,10 +51,10 @@ public struct CollectStage: StageKind {
         guard let modelPath = context.inputs["model"]?.first, let out = context.outputs["activations"] else {
             throw StageFailure("the stage has no 'model' input")
         }
-        let weights = try ModelArtefact.read(modelPath)
+        let weights = try StageInputs.model(modelPath)
         let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
-        let (train, test) = ModAddDataParameters.split(data, params: context.params)
         let split = context.params.string("split") ?? "train"
+        let (train, test) = try ModAddDataParameters.split(data, params: context.params, using: [split])
         let indices = split == "train" ? train : split == "test" ? test : Array(0..<data.count)
         var layers: [NodeLayer] = []
         for name in context.params.strings("layers") ?? Self.layerNames {

@@ -49,9 +49,9 @@ public struct EdgesStage: StageKind {
               let basisPath = context.inputs["basis"]?.first, let out = context.outputs["edges"], let summary = context.outputs["summary"] else {
             throw StageFailure("the stage needs 'model', 'activations' and 'basis' inputs")
         }
-        let weights = try ModelArtefact.read(modelPath)
+        let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Double>(weights)
-        let bases = try StageInputs.bases(basisPath)
+        let bases = try StageInputs.bases(basisPath, config: weights.config, layers: NodeLayer.allCases)
         let activations = try StageInputs.activations(actPath, config: weights.config)
         let integration: EdgeIntegration
         do { integration = try Self.integration(context.params) } catch { throw StageFailure(error.description) }

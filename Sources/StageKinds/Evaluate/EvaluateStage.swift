@@ -31,8 +31,8 @@ public struct EvaluateStage: StageKind {
     }
 
     public func problems(in params: StageParams) -> [ParameterProblem] {
-        var problems = ModAddDataParameters.problems(in: params)
         let splits = params.strings("splits") ?? []
+        var problems = ModAddDataParameters.problems(in: params, using: splits)
         if splits.isEmpty { problems.append(ParameterProblem(["splits"], "'splits' is empty: name at least one of train, test, all")) }
         for (i, s) in splits.enumerated() where !Self.splitNames.contains(s) {
             problems.append(ParameterProblem(["splits", String(i)], "'\(s)' is not a split (expected train, test or all)",
@@ -49,12 +49,12 @@ public struct EvaluateStage: StageKind {
         guard let modelPath = context.inputs["model"]?.first, let out = context.outputs["metrics"] else {
             throw StageFailure("the stage has no 'model' input")
         }
-        let weights = try ModelArtefact.read(modelPath)
+        let weights = try StageInputs.model(modelPath)
         let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
         let p = data.p
         let fraction = context.params.double("train_fraction") ?? 0.3
         let seed = context.params.int("split_seed") ?? 0
-        let (train, test) = ModAddDataParameters.split(data, params: context.params)
+        let (train, test) = try ModAddDataParameters.split(data, params: context.params, using: context.params.strings("splits") ?? Self.splitNames)
         let batch = context.params.int("batch_size") ?? 16384
         let splits = context.params.strings("splits") ?? Self.splitNames
         let dtype = context.params.string("dtype") ?? "float64"

@@ -55,7 +55,7 @@ public struct ExportStage: StageKind {
         guard let modelPath = context.inputs["model"]?.first, let out = context.outputs["exported"] else {
             throw StageFailure("the stage has no 'model' input")
         }
-        let weights = try StageInputs.reading(modelPath) { try ModelArtefact.read(modelPath) }
+        let weights = try StageInputs.model(modelPath)
         progress.report(0.3, "read \(weights.config.dModel)-wide model")
         // The validated params hold known, distinct names; keep the canonical order.
         let chosen = Set(context.params.strings("formats") ?? Self.formatNames)

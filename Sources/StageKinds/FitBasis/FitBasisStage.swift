@@ -42,7 +42,7 @@ public struct FitBasisStage: StageKind {
               let out = context.outputs["basis"], let summary = context.outputs["summary"] else {
             throw StageFailure("the stage needs 'model' and 'activations' inputs")
         }
-        let weights = try ModelArtefact.read(modelPath)
+        let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Double>(weights)
         let options = BasisFitOptions(threshold: context.params.double("threshold") ?? 1e-15,
                                       centred: context.params.bool("centred") ?? true,

@@ -53,8 +53,8 @@ public struct ProbeStage: StageKind {
     }
 
     public func problems(in params: StageParams) -> [ParameterProblem] {
-        var problems = ModAddDataParameters.problems(in: params)
         let linear = params.string("method") == "linear"
+        var problems = ModAddDataParameters.problems(in: params, using: linear ? ["train", "test"] : [])
         let allowed = linear ? Self.linearLayers : Self.fourierLayers
         let layers = params.strings("layers") ?? []
         if layers.isEmpty { problems.append(ParameterProblem(["layers"], "'layers' is empty: name at least one node layer")) }
@@ -95,10 +95,10 @@ public struct ProbeStage: StageKind {
 
     public func run(_ context: StageContext, progress: ProgressSink) throws {
         guard let modelPath = context.inputs["model"]?.first else { throw StageFailure("the stage needs a 'model' input") }
-        let weights = try ModelArtefact.read(modelPath)
+        let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Float>(weights)
         let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
-        let bases = try context.inputs["basis"]?.first.map { try StageInputs.bases($0) }
+        let bases = try context.inputs["basis"]?.first.map { try StageInputs.bases($0, config: weights.config) }
         let layerNames = context.params.strings("layers") ?? Self.basisLayers
         for name in layerNames where name != "tokens" {
             if let bases, let layer = NodeLayer(name: name), layer != .output, bases[layer] == nil {
@@ -181,7 +181,7 @@ public struct ProbeStage: StageKind {
         let params = context.params
         let target = params.string("target") ?? "sum"
         let (targets, classes) = try Self.targets(target, data: data, file: context.inputs["targets"]?.first)
-        let (train, test) = ModAddDataParameters.split(data, params: params)
+        let (train, test) = try ModAddDataParameters.split(data, params: params, using: ["train", "test"])
         let options = LinearProbe.Options(model: params.string("model") == "ridge" ? .ridge : .logistic,
                                           penalty: params.double("penalty") ?? 1e-4,
                                           maxIterations: params.int("max_iterations") ?? 500,
