@@ -13,7 +13,23 @@ public struct Materializer: Sendable {
     }
 
     public func directory(pipeline: String, instance: String) -> String {
-        "\(resultsRoot)/\(pipeline)/\(instance)"
+        "\(resultsRoot)/\(pipeline)/\(Self.directoryName(instance))"
+    }
+
+    /// An instance name as one directory name. Foreach values are free text, so a value such as
+    /// `../../../../etc` would otherwise lead the links out of `results/` (and out of the
+    /// workspace): '%', '/' and control characters are percent-encoded (`a@x=..%2F..`), which
+    /// leaves every ordinary name (`train@seed=3,lr=0.01`) unchanged.
+    public static func directoryName(_ instance: String) -> String {
+        var out = ""
+        for u in instance.unicodeScalars {
+            if u == "%" || u == "/" || u.value < 0x20 || u.value == 0x7F {
+                out += String(format: "%%%02X", u.value)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     /// Links every output of `record`; cheap when they are already in place.
