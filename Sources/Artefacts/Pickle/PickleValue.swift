@@ -32,6 +32,15 @@ indirect enum PickleValue {
         }
     }
 
+    /// "an int", "a dict", "None", ... for messages.
+    var described: String {
+        switch self {
+        case .none: return "None"
+        case .int: return "an int"
+        default: return "a \(typeName)"
+        }
+    }
+
     var isContainer: Bool {
         switch self {
         case .tuple, .list, .dict: return true

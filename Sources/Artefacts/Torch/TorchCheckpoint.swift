@@ -12,6 +12,9 @@ public struct TorchCheckpoint: Sendable {
     /// Reads and checks a checkpoint. Every failure names the file and what is wrong with it.
     public init(contentsOf path: String) throws(ArtefactReadError) {
         guard FileManager.default.fileExists(atPath: path) else { throw ArtefactReadError(file: path, "no such file") }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+            throw ArtefactReadError(file: path, "the file is empty (0 bytes), so it is not a PyTorch checkpoint")
+        }
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
@@ -55,7 +58,7 @@ public struct TorchCheckpoint: Sendable {
             throw fail("data.pkl at byte \(error.offset): \(error.message)")
         }
         guard case let .dict(dict) = root else {
-            throw fail("data.pkl holds a \(root.typeName), not a state dict (a dict of tensors)")
+            throw fail("data.pkl holds \(root.described), not a state dict (a dict of tensors)")
         }
 
         // Each storage once, with the declaration it was read for: tensors sharing a storage
@@ -64,7 +67,7 @@ public struct TorchCheckpoint: Sendable {
         var storages: [String: (declared: TorchStorageReference, tensor: String, bytes: [UInt8])] = [:]
         var tensors: [(String, TensorData)] = []
         for (key, value) in dict.entries {
-            guard case let .string(name) = key else { throw fail("a state-dict key is a \(key.typeName), not a string") }
+            guard case let .string(name) = key else { throw fail("a state-dict key is \(key.described), not a string") }
             guard case let .tensor(ref) = value else { continue }  // non-tensor entries (rare) carry no weights
             let reference = ref.storage
             if let first = storages[reference.key] {
