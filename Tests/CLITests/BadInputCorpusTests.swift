@@ -10,8 +10,9 @@ import Testing
 ///   (`BadInputSetup`) derive the bad files from valid ones, its `stages` join the base
 ///   pipeline's (cached), and `runner run` must exit with `exit` and print `message`: for exit
 ///   1 the failure reason of the stage `bad`, for exit 2 the whole of stderr. `*` in `message`
-///   stands for text that differs between machines (sizes of compressed data, CRCs, temporary
-///   paths); everything else is exact.
+///   stands for text that differs between machines (sizes of compressed data, temporary paths,
+///   digests) or with the base spec (line:column in the generated spec.json; the JSON pointer
+///   stays exact); everything else is exact.
 /// - `BadSpecs/NN-name.json` (see `BadSpecCorpusTests`): given to `runner run` in a copy of the
 ///   same workspace, each must print exactly its `.expected` text; `BadInputs/spec-classes.txt`
 ///   sorts them into the spec classes, parameters and paths.

@@ -42,7 +42,9 @@ public struct ClusterStage: StageKind {
         let masks = try StageInputs.reading(bisectionPath) { try Self.masks(bisectionPath) }
         let labels = try context.inputs["labels"]?.first.map { path in try StageInputs.reading(path) { try FeatureLabels(path) } }
         let graph: InteractionGraph
-        do { graph = try InteractionGraph(edges: edges, masks: masks) } catch { throw StageFailure(error.description) }
+        do { graph = try InteractionGraph(edges: edges, masks: masks) } catch {
+            throw StageFailure("'\(StageInputs.displayName(edgesPath))' (edges) and '\(StageInputs.displayName(bisectionPath))' (bisection) do not fit: \(error.description)")
+        }
         progress.report(0.2, "graph: \(graph.nodes.count) nodes, \(graph.graph.edgeCount) edges")
 
         let leiden: LeidenClustering
