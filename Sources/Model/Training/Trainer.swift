@@ -176,28 +176,30 @@ public final class Trainer<Scalar: BLASScalar> {
     /// Trains until finished. Evaluates at epoch 0 (unless already done), every
     /// `evalInterval` epochs and at the end (reporting each through `onMetrics`); calls
     /// `checkpoint` every `checkpointInterval` epochs while unfinished; asks `shouldStop`
-    /// before every epoch and, when it says so, checkpoints and returns `.interrupted`.
+    /// before every epoch and, when it says so, checkpoints and returns `.interrupted`. A train
+    /// loss that is not finite at an evaluation throws `TrainingDiverged`.
     @_specialize(exported: true, where Scalar == Float)
     @_specialize(exported: true, where Scalar == Double)
     public func run(checkpointInterval: Int, shouldStop: () -> Bool = { false }, onMetrics: (TrainingMetrics) -> Void = { _ in },
                     checkpoint: (Trainer) throws -> Void = { _ in }) throws -> Outcome {
         precondition(checkpointInterval > 0 && configuration.evalInterval > 0, "intervals must be positive")
-        func record() {
+        func record() throws {
             let m = evaluate()
             metrics.append(m)
             onMetrics(m)
+            guard m.trainLoss.isFinite else { throw TrainingDiverged(metrics: m) }
             if let stop = configuration.stopWhen, m.epoch >= stop.afterEpochs, m.testAccuracy >= stop.testAccuracy {
                 stoppedEarly = true
             }
         }
-        if metrics.isEmpty { record() }
+        if metrics.isEmpty { try record() }
         while !isFinished {
             if shouldStop() {
                 try checkpoint(self)
                 return .interrupted
             }
             step()
-            if epoch % configuration.evalInterval == 0 || epoch == configuration.epochs { record() }
+            if epoch % configuration.evalInterval == 0 || epoch == configuration.epochs { try record() }
             if epoch % checkpointInterval == 0 && !isFinished { try checkpoint(self) }
         }
         return .finished
