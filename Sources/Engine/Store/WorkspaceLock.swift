@@ -36,17 +36,32 @@ public final class WorkspaceLock: @unchecked Sendable {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure.cannotOpen(path, errno) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let holder = Self.readHolder(infoPath)
-            guard wait else {
-                close(fd)
-                throw Failure.busy(holder)
+            // The holder writes lock.json just after it takes the lock, so a runner started at
+            // the same moment can find no note yet, or one left by a runner killed earlier
+            // (naming a dead pid). Poll briefly for a live holder's note, or for the lock.
+            var holder = Self.liveHolder(infoPath)
+            var acquired = false
+            let deadline = Date().addingTimeInterval(1)
+            while holder == nil && Date() < deadline {
+                usleep(20_000)
+                if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                    acquired = true
+                    break
+                }
+                holder = Self.liveHolder(infoPath)
             }
-            waiting(holder)
-            while flock(fd, LOCK_EX) != 0 {
-                if errno != EINTR {
-                    let e = errno
+            if !acquired {
+                guard wait else {
                     close(fd)
-                    throw Failure.cannotOpen(path, e)
+                    throw Failure.busy(holder ?? Self.readHolder(infoPath))
+                }
+                waiting(holder)
+                while flock(fd, LOCK_EX) != 0 {
+                    if errno != EINTR {
+                        let e = errno
+                        close(fd)
+                        throw Failure.cannotOpen(path, e)
+                    }
                 }
             }
         }
@@ -58,8 +73,20 @@ public final class WorkspaceLock: @unchecked Sendable {
     }
 
     deinit {
+        // The note goes first, while the lock is still ours: a waiter never reads a released
+        // holder's note as the next holder's.
+        unlink(infoPath)
         flock(fd, LOCK_UN)
         close(fd)
+    }
+
+    /// The holder's note if it names a live process (on this host; another host's pid cannot be
+    /// checked, so its note is taken as it is).
+    static func liveHolder(_ path: String) -> Holder? {
+        guard let h = readHolder(path) else { return nil }
+        if h.host != Host.name { return h }
+        guard h.pid > 0, h.pid != Int(getpid()) else { return nil }
+        return kill(pid_t(h.pid), 0) == 0 || errno == EPERM ? h : nil
     }
 
     static func readHolder(_ path: String) -> Holder? {
