@@ -184,6 +184,12 @@ def final_records(ws, pipeline):
     return out
 
 
+def records_by_key(ws):
+    """key -> {output: digest} of every committed record. A record shared by two pipelines
+    (same key) names only the pipeline that computed it, so compare by key across pipelines."""
+    return {rec["key"]: {n: o["digest"] for n, o in rec["outputs"].items()} for _, rec in records(ws) if rec}
+
+
 def results_digests(ws, pipeline):
     """relative path -> SHA-256 of every file under results/<pipeline>/, plus the leftovers
     (temporary '.tmp-' entries) found there."""
