@@ -27,6 +27,11 @@ public struct SlurmOptions: Sendable, Equatable {
     public var exitFileTimeout: Double = 60
     /// Seconds between `squeue` polls.
     public var pollInterval: Double = 1
+    /// For kinds that checkpoint when stopped (`train`): Slurm warns the job this many seconds
+    /// before its time limit (`--signal=B:USR1@secs`), the stage checkpoints and exits, and the
+    /// runner submits it again to resume, at most `resubmits` times per instance.
+    public var warningSeconds: Int = 120
+    public var resubmits: Int = 3
 
     public init(partition: String? = nil, account: String? = nil, time: String? = nil, memory: String? = nil, extra: [String] = []) {
         self.partition = partition

@@ -33,6 +33,9 @@ public final class PipelineRun: @unchecked Sendable {
     private var usedMemory = 0
     private var stopLaunching = false
     private var keys: InstanceKeys
+    /// Slurm jobs earlier runners left running, and those this run adopts, by instance.
+    private var adoptable = SlurmAdoption()
+    private var adopting: [Int: Ledger.SlurmAttemptRow] = [:]
     private var pendingLedgerRows: [(Ledger.AttemptStart, status: String, outputs: JSONValue?, reason: String?)] = []
 
     private let events = CompletionQueue()
@@ -65,9 +68,11 @@ public final class PipelineRun: @unchecked Sendable {
     /// Runs to completion (or interruption) and returns what happened to every instance.
     public func execute(specDigest: String) throws -> RunSummary {
         let start = Date()
-        store.removeStaleStaging()
+        adoptable = SlurmAdoption.find(ledger: ledger, store: store, environment: options.baseEnvironment)
+        store.removeStaleStaging(keeping: adoptable.attemptIDs)
         try ledger.beginRun(Ledger.RunInfo(id: runID, pipeline: pipeline.name, spec: pipeline.specPath, specDigest: specDigest,
-                                           overrides: options.overrides, params: pipeline.params, command: options.command))
+                                           overrides: options.overrides, params: pipeline.params, command: options.command),
+                            keeping: adoptable.rowIDs)
         display.begin(pipeline, runID: runID)
         let interrupts = InterruptWatcher { [events] in events.post(.interrupt) }
 
@@ -93,6 +98,8 @@ public final class PipelineRun: @unchecked Sendable {
                     }
                 case let .completed(i, result):
                     complete(i, result, interrupted: interrupted, worklist: &worklist)
+                case let .message(text):
+                    display.handle(.message(text))
                 }
             }
             if let deadline = interruptDeadline, Date() > deadline {
@@ -109,6 +116,10 @@ public final class PipelineRun: @unchecked Sendable {
                                       reason: interrupted ? "the run was interrupted" : "stopped by --fail-fast"))
         }
         flushLedgerRows()
+        for job in adoptable.remaining {
+            display.handle(.message("note: Slurm job \(job.job) (\(job.instance), from run \(job.runID)) is still running for a stage "
+                + "this run did not need; it was left alone and a later run may adopt it (scancel \(job.job) stops it)"))
+        }
         keys.statCache.save()
         trash.empty()
         workers.close()
@@ -152,6 +163,7 @@ public final class PipelineRun: @unchecked Sendable {
                 states[i] = .running
                 continue
             }
+            if let job = adoptable.take(key: key) { adopting[i] = job }
             // Claim the key now, so an identical instance found later waits instead of running too.
             keysInFlight[key] = i
             claimedKey[i] = key
@@ -232,7 +244,8 @@ public final class PipelineRun: @unchecked Sendable {
                            inputItems: keys.inputItems(for: instance, records: records),
                            store: store, ledger: ledger, pipelineName: pipeline.name, workspace: store.workspace,
                            ledgerRow: attemptStart(i, key: manifest.key, manifest: manifest), options: options, processes: processes,
-                           trash: trash)
+                           trash: trash, adopting: adopting.removeValue(forKey: i),
+                           notify: { [events] text in events.post(.message(text)) })
         let events = self.events
         workers.submit {
             let result = job.run()
@@ -319,6 +332,7 @@ final class CompletionQueue: @unchecked Sendable {
     enum Event {
         case completed(Int, StageJob.Result)
         case interrupt
+        case message(String)
     }
 
     private let condition = NSCondition()
@@ -392,8 +406,18 @@ final class ProcessTable: @unchecked Sendable {
         return progressFiles[key]
     }
 
+    /// Set once the run is interrupted: stages stopped now are not submitted again.
+    private var stopping = false
+
+    var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
+    }
+
     func signalAll(_ sig: Int32) {
         lock.lock()
+        if sig == SIGTERM || sig == SIGINT || sig == SIGKILL { stopping = true }
         let all = Array(processes.values)
         lock.unlock()
         for p in all { p.signal(sig) }

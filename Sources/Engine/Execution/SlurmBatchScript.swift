@@ -5,7 +5,12 @@ import Foundation
 /// started), and writes the stage's exit status to the exit file atomically (tmp + mv). The
 /// runner decides completion from that file, never from Slurm accounting.
 enum SlurmBatchScript {
-    static func text(argv: [String], environment: [String: String], directory: String, exitFile: String, comment: String) -> String {
+    /// With `forwardsWarning`, USR1 (Slurm's warning before the time limit, asked for with
+    /// `--signal=B:USR1@secs`) stops the stage like TERM, and the exit file notes `time-limit`
+    /// after the status so the runner knows to resubmit. Without it USR1 is ignored: a stage
+    /// that cannot checkpoint is better off using its last minutes (and is not warned at all).
+    static func text(argv: [String], environment: [String: String], directory: String, exitFile: String, comment: String,
+                     forwardsWarning: Bool = false) -> String {
         var lines = [
             "#!/bin/sh",
             "# \(comment.replacingOccurrences(of: "\n", with: " "))",
@@ -16,14 +21,20 @@ enum SlurmBatchScript {
         }
         let tmp = exitFile + ".tmp"
         lines += [
-            "finish() { printf '%s\\n' \"$1\" > \(quote(tmp)) && mv -f \(quote(tmp)) \(quote(exitFile)); exit \"$1\"; }",
+            "finish() { printf '%s%s\\n' \"$1\" \"${warned:+ time-limit}\" > \(quote(tmp)) && mv -f \(quote(tmp)) \(quote(exitFile)); exit \"$1\"; }",
             "echo \"# slurm: job $SLURM_JOB_ID started on $(hostname -s) at $(date -u +%Y-%m-%dT%H:%M:%SZ)\"",
             "cd \(quote(directory)) || { echo \"# slurm: cannot enter the workspace \(directory.replacingOccurrences(of: "\"", with: "'"))\"; finish 126; }",
-            // TERM (scancel, the time limit) and USR1 (--signal=B:USR1@secs, the warning before
-            // the time limit) go to the stage's whole group as SIGTERM: stages checkpoint on it.
-            "child=; stopped=",
+            // TERM (scancel, the time limit) goes to the stage's whole group; so does USR1 (the
+            // warning before the time limit) for stages that checkpoint on SIGTERM.
+            "child=; stopped=; warned=",
             // (dash's kill takes no `--`; a negative pid is the group.)
-            "trap 'stopped=1; [ -n \"$child\" ] && kill -TERM \"-$child\" 2>/dev/null' TERM USR1",
+            "trap 'stopped=1; [ -n \"$child\" ] && kill -TERM \"-$child\" 2>/dev/null' TERM",
+        ]
+        if forwardsWarning {
+            lines.append("trap 'warned=1; echo \"# slurm: the time limit is near: stopping the stage so it checkpoints\"; "
+                         + "[ -n \"$child\" ] && kill -TERM \"-$child\" 2>/dev/null' USR1")
+        }
+        lines += [
             "setsid \(argv.map(quote).joined(separator: " ")) </dev/null &",
             "child=$!",
             "wait \"$child\"; status=$?",

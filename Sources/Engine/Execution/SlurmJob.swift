@@ -7,6 +7,9 @@ import Foundation
 public final class SlurmJob: RunningStage, @unchecked Sendable {
     public let jobID: String
     public let submitted: Date
+    /// Whether the job was stopped for its time limit: warned before it (the exit file says
+    /// `time-limit`) or ended in state TIMEOUT. Set by `wait()`.
+    public private(set) var reachedTimeLimit = false
     private let exitFile: String
     private let logPath: String
     private let commandOutput: String
@@ -23,6 +26,9 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
         /// Scratch file for the output of `sbatch`, `squeue` and `scancel`.
         var commandOutput: String
         var logHeader: String
+        /// Seconds before the time limit at which Slurm warns the job (`--signal=B:USR1@secs`),
+        /// for stages that checkpoint when stopped; nil: no warning.
+        var warningSeconds: Int?
     }
 
     init(argv: [String], environment: [String: String], directory: String, submission s: Submission, options: SlurmOptions) throws {
@@ -35,7 +41,7 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
         var environment = environment
         environment["RUNNER_SLURM_SUBMITTED"] = String(format: "%.3f", Date().timeIntervalSince1970)
         let script = SlurmBatchScript.text(argv: argv, environment: environment, directory: directory, exitFile: s.exitFile,
-                                           comment: s.jobName)
+                                           comment: s.jobName, forwardsWarning: s.warningSeconds != nil)
         try FileSystem.writeScratch(Data(script.utf8), to: s.scriptPath)
         // The log starts with the runner's header; Slurm appends the job's output to it.
         let log = open(s.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -47,6 +53,7 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
                     "-c", String(max(1, s.threads)), "--chdir", directory]
         if let m = options.memory { args += ["--mem", m] }
         if let t = options.time { args += ["--time", t] }
+        if let w = s.warningSeconds { args.append("--signal=B:USR1@\(w)") }
         if let p = options.partition { args += ["--partition", p] }
         if let a = options.account { args += ["--account", a] }
         args += options.extra
@@ -60,6 +67,19 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
             throw StageFailure("sbatch refused the job: \(text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "no output" : text.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         jobID = id
+    }
+
+    /// A job an earlier runner submitted and left running (see `SlurmAdoption`): watched like
+    /// one submitted here.
+    init(adopting jobID: String, exitFile: String, logPath: String, commandOutput: String, environment: [String: String],
+         options: SlurmOptions) {
+        self.jobID = jobID
+        submitted = Date()
+        self.exitFile = exitFile
+        self.logPath = logPath
+        self.commandOutput = commandOutput
+        self.environment = environment
+        self.options = options
     }
 
     /// `runner-<run id>-<instance>`, with the characters job names should not carry replaced,
@@ -85,6 +105,7 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
                     lastState = state
                     goneSince = nil
                     if let failure = SlurmState.failure(state) {
+                        if state == "TO" { reachedTimeLimit = true }
                         // The script may still be writing its exit file; its status says more.
                         if let status = waitForExitFile(seconds: 3) { return termination(status, failedState: state) }
                         return .slurm("ran as Slurm job \(jobID), which \(failure) without writing its exit status\(logTail())")
@@ -116,9 +137,14 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
 
     // MARK: - Exit file and queue
 
+    /// The status in the exit file: "<status>", or "<status> time-limit" when the job was
+    /// warned of its time limit.
     private func exitStatus() -> Int32? {
         guard let data = FileManager.default.contents(atPath: exitFile) else { return nil }
-        return Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard let first = fields.first, let status = Int32(first) else { return nil }
+        if fields.dropFirst().contains("time-limit") { reachedTimeLimit = true }
+        return status
     }
 
     private func waitForExitFile(seconds: Double) -> Int32? {
@@ -134,6 +160,7 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
     private func termination(_ status: Int32, failedState: String? = nil) -> StageProcess.Termination {
         if status != 0, let state = failedState ?? (status > 128 ? queueState() : nil), let failure = SlurmState.failure(state),
            state != "F" {
+            if state == "TO" { reachedTimeLimit = true }
             return .slurm("ran as Slurm job \(jobID), which \(failure) (exit status \(status))\(logTail())")
         }
         if status > 128 && status < 128 + 65 { return .signaled(status - 128) }

@@ -22,18 +22,48 @@ struct StageJob: Sendable {
     /// Takes the attempt's staging paths; they are deleted when the run ends (see `StagingTrash`).
     let trash: StagingTrash
 
+    /// A Slurm job an earlier runner left running for this key: adopted instead of submitting.
+    let adopting: Ledger.SlurmAttemptRow?
+    /// Shows a line in the run's display (from this job's thread).
+    let notify: @Sendable (String) -> Void
+
+    /// What became of one attempt.
+    private enum AttemptOutcome {
+        case finished(Result)
+        /// Stopped for its Slurm time limit after writing a checkpoint: submit it again.
+        case resubmit
+    }
+
     func run() -> Result {
+        var adopt = adopting
+        var resubmissions = 0
+        while true {
+            switch runAttempt(adopting: adopt, resubmissions: resubmissions) {
+            case let .finished(result):
+                return result
+            case .resubmit:
+                adopt = nil
+                resubmissions += 1
+            }
+        }
+    }
+
+    private func runAttempt(adopting adopt: Ledger.SlurmAttemptRow?, resubmissions: Int) -> AttemptOutcome {
         let key = manifest.key
         let started = Date()
         let attempt: Attempt
-        do {
-            attempt = try store.makeAttempt(key: key)
-        } catch {
-            return .failure(reason: "cannot create the staging directory: \(error)", log: nil)
+        if let adopt {
+            attempt = store.attempt(id: adopt.attemptID, key: key)
+        } else {
+            do {
+                attempt = try store.makeAttempt(key: key)
+            } catch {
+                return .finished(.failure(reason: "cannot create the staging directory: \(error)", log: nil))
+            }
         }
         let log = store.relative(attempt.logPath)
-        let rowID = try? ledger.beginAttempt(ledgerRow, log: log)
-        func finish(_ result: Result) -> Result {
+        let rowID = try? ledger.beginAttempt(ledgerRow, log: log, attemptID: attempt.id, job: adopt?.job)
+        func finish(_ result: Result) -> AttemptOutcome {
             trash.add(attempt.stagingPaths)
             switch result {
             case let .success(record):
@@ -41,9 +71,75 @@ struct StageJob: Sendable {
             case let .failure(reason, _):
                 try? rowID.map { try ledger.finishAttempt($0, status: "failed", outputs: nil, exitReason: reason) }
             }
-            return result
+            return .finished(result)
         }
 
+        let process: any RunningStage
+        /// When this attempt's job started being able to write a checkpoint.
+        let since: Date
+        if let adopt {
+            try? ledger.finishAttempt(adopt.rowID, status: "adopted", outputs: nil,
+                                      exitReason: "its Slurm job \(adopt.job) was adopted by run \(ledgerRow.runID)")
+            notify("\(instance.name): adopting Slurm job \(adopt.job), submitted by run \(adopt.runID), instead of submitting it again")
+            var slurm = SlurmOptions()
+            if case let .slurm(o) = options.executor { slurm = o }
+            process = SlurmJob(adopting: adopt.job, exitFile: attempt.exitFile, logPath: attempt.logPath,
+                               commandOutput: attempt.slurmCommandOutput, environment: options.baseEnvironment, options: slurm)
+            since = FileSystem.modificationDate(attempt.batchScript) ?? .distantPast
+        } else {
+            since = Date()
+            switch start(attempt, rowID: rowID) {
+            case let .success(p): process = p
+            case let .failure(failure): return finish(.failure(reason: failure.message, log: log))
+            }
+        }
+        processes.add(process, key: key, progressFile: attempt.progressFile)
+        let termination = process.wait()
+        processes.remove(key: key)
+        guard termination.succeeded else {
+            if let job = process as? SlurmJob, job.reachedTimeLimit, !processes.isStopping {
+                let written = Self.checkpointWritten(in: attempt.checkpointDirectory, since: since)
+                if written && resubmissions < slurmResubmits {
+                    let reason = "stopped for its Slurm time limit (job \(job.jobID)) after writing a checkpoint; submitted again "
+                        + "to resume (\(resubmissions + 1) of at most \(slurmResubmits))"
+                    trash.add(attempt.stagingPaths)
+                    try? rowID.map { try ledger.finishAttempt($0, status: "checkpointed", outputs: nil, exitReason: reason) }
+                    notify("\(instance.name): \(reason)")
+                    return .resubmit
+                }
+                let limit: String
+                if case let .slurm(o) = options.executor, let t = o.time { limit = " (--slurm-time \(t))" } else { limit = "" }
+                let why = written
+                    ? "it reached its Slurm time limit\(limit) \(resubmissions + 1) times, checkpointing each time, and was "
+                        + "resubmitted the most allowed (\(slurmResubmits), --slurm-resubmits); raise --slurm-time, or run again to go on from the checkpoint"
+                    : "it reached its Slurm time limit\(limit) without writing a checkpoint, so submitting it again would start "
+                        + "over; raise --slurm-time"
+                return finish(.failure(reason: "\(why) (\(termination.description))", log: log))
+            }
+            // A worker kind says why it failed; a program's reason is its exit status (and its log).
+            if let data = FileManager.default.contents(atPath: attempt.errorFile), !data.isEmpty {
+                return finish(.failure(reason: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), log: log))
+            }
+            return finish(.failure(reason: "the stage \(termination.description)", log: log))
+        }
+        do {
+            let record = try store.commit(attempt, outputs: instance.outputs, manifest: manifest.json, pipeline: pipelineName,
+                                          instance: instance.name, started: started)
+            return finish(.success(record))
+        } catch {
+            return finish(.failure(reason: "\(error)", log: log))
+        }
+    }
+
+    private var slurmResubmits: Int {
+        if case let .slurm(o) = options.executor { return o.resubmits }
+        return SlurmOptions().resubmits
+    }
+
+    /// Starts the attempt with the run's executor: builds the stage's argv and environment,
+    /// then spawns it locally or submits it to Slurm.
+    private func start(_ attempt: Attempt, rowID: Int64?) -> Swift.Result<any RunningStage, StageFailure> {
+        let key = manifest.key
         let threads = min(instance.resources.threads, options.cpus)
         var outputs: [String: String] = [:]
         for o in instance.outputs {
@@ -74,7 +170,7 @@ struct StageJob: Sendable {
                 argv = [options.workerExecutable, "__worker", request]
             }
         } catch {
-            return finish(.failure(reason: "\(error)", log: log))
+            return .failure(StageFailure("\(error)"))
         }
         environment["RUNNER_WORKSPACE"] = workspace
         environment["RUNNER_INSTANCE"] = instance.name
@@ -104,41 +200,36 @@ struct StageJob: Sendable {
         }
 
         let header = "# runner: \(instance.name) (key \(key.prefix(12))), attempt \(attempt.id)\n# argv: \(JSONValue.array(argv.map { .string($0) }).compact)\n"
-
-        let process: any RunningStage
         do {
             switch options.executor {
             case .local:
-                process = try StageProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
-                                           logHeader: header)
+                return .success(try StageProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
+                                                 logHeader: header))
             case let .slurm(slurm):
                 let submission = SlurmJob.Submission(jobName: SlurmJob.jobName(runID: ledgerRow.runID, instance: instance.name),
                                                      threads: threads, scriptPath: attempt.batchScript, exitFile: attempt.exitFile,
                                                      logPath: attempt.logPath, commandOutput: attempt.slurmCommandOutput,
-                                                     logHeader: header)
-                process = try SlurmJob(argv: argv, environment: environment, directory: workspace, submission: submission,
-                                       options: slurm)
+                                                     logHeader: header,
+                                                     warningSeconds: instance.kind.checkpointsWhenStopped ? slurm.warningSeconds : nil)
+                let job = try SlurmJob(argv: argv, environment: environment, directory: workspace, submission: submission, options: slurm)
+                // Recorded at once, so a runner killed from here on leaves a job a later one can adopt.
+                try? rowID.map { try ledger.setJob($0, job: job.jobID) }
+                return .success(job)
             }
+        } catch let failure as StageFailure {
+            return .failure(failure)
         } catch {
-            return finish(.failure(reason: "\(error)", log: log))
+            return .failure(StageFailure("\(error)"))
         }
-        processes.add(process, key: key, progressFile: attempt.progressFile)
-        let termination = process.wait()
-        processes.remove(key: key)
-        guard termination.succeeded else {
-            // A worker kind says why it failed; a program's reason is its exit status (and its log).
-            if let data = FileManager.default.contents(atPath: attempt.errorFile), !data.isEmpty {
-                return finish(.failure(reason: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), log: log))
-            }
-            return finish(.failure(reason: "the stage \(termination.description)", log: log))
+    }
+
+    /// Whether anything in `directory` (or the directory itself) changed after `since`.
+    static func checkpointWritten(in directory: String, since: Date) -> Bool {
+        var latest = FileSystem.modificationDate(directory) ?? .distantPast
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            if let d = FileSystem.modificationDate(directory + "/" + entry), d > latest { latest = d }
         }
-        do {
-            let record = try store.commit(attempt, outputs: instance.outputs, manifest: manifest.json, pipeline: pipelineName,
-                                          instance: instance.name, started: started)
-            return finish(.success(record))
-        } catch {
-            return finish(.failure(reason: "\(error)", log: log))
-        }
+        return latest > since
     }
 }
 

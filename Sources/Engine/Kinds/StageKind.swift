@@ -75,6 +75,10 @@ public protocol StageKind: Sendable {
     func invocation(for context: StageContext) throws -> Invocation
     /// Runs the stage in a worker process (only for kinds whose invocation is `.worker`).
     func run(_ context: StageContext, progress: ProgressSink) throws
+    /// Whether the stage, sent SIGTERM, saves its state in its checkpoint directory and exits,
+    /// so the next attempt resumes. The Slurm executor then asks Slurm to warn the job before
+    /// its time limit and submits it again after it has checkpointed.
+    var checkpointsWhenStopped: Bool { get }
 }
 
 public extension StageKind {
@@ -82,6 +86,7 @@ public extension StageKind {
     func problems(in params: StageParams) -> [ParameterProblem] { [] }
     func resources(for params: StageParams, defaultThreads: Int) -> Resources { Resources(threads: defaultThreads) }
     func invocation(for context: StageContext) throws -> Invocation { .worker }
+    var checkpointsWhenStopped: Bool { false }
     func run(_ context: StageContext, progress: ProgressSink) throws {
         throw StageFailure("kind '\(name)' has no in-process implementation")
     }

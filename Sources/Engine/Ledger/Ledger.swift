@@ -54,6 +54,14 @@ public final class Ledger: Sendable {
                 CREATE INDEX attempt_instance ON attempt(pipeline, instance, id);
                 """)
         }
+        // The Slurm job running an attempt and the attempt's staging id, so a later runner can
+        // adopt a job an earlier one left running instead of submitting a duplicate.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE attempt ADD COLUMN job TEXT;
+                ALTER TABLE attempt ADD COLUMN attempt_id TEXT;
+                """)
+        }
         try migrator.migrate(db)
     }
 
@@ -67,10 +75,13 @@ public final class Ledger: Sendable {
         public var command: String
     }
 
-    public func beginRun(_ run: RunInfo) throws {
+    /// Starts a run's row. Attempts a killed runner left 'running' become 'interrupted', except
+    /// `keeping`: Slurm jobs that are still alive, which this or a later run may adopt.
+    public func beginRun(_ run: RunInfo, keeping: Set<Int64> = []) throws {
         try db.write { db in
             // Rows a killed runner left behind: its run and attempts never finished.
-            try db.execute(sql: "UPDATE attempt SET status = 'interrupted', exit_reason = 'the runner stopped before the stage finished' WHERE status = 'running'")
+            let kept = keeping.sorted().map(String.init).joined(separator: ",")
+            try db.execute(sql: "UPDATE attempt SET status = 'interrupted', exit_reason = 'the runner stopped before the stage finished' WHERE status = 'running' AND id NOT IN (\(kept))")
             try db.execute(sql: "UPDATE run SET status = 'interrupted' WHERE status = 'running'")
             try db.execute(sql: """
                 INSERT INTO run (id, pipeline, spec, spec_digest, overrides, params, command, host, pid, started, status)
@@ -98,14 +109,46 @@ public final class Ledger: Sendable {
     }
 
     /// Records the start of an attempt; returns its row id.
-    public func beginAttempt(_ a: AttemptStart, status: String = "running", log: String? = nil) throws -> Int64 {
+    public func beginAttempt(_ a: AttemptStart, status: String = "running", log: String? = nil, attemptID: String? = nil,
+                             job: String? = nil) throws -> Int64 {
         try db.write { db in
             try db.execute(sql: """
-                INSERT INTO attempt (run_id, pipeline, instance, stage, kind, key, params, inputs, status, started, host, log)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO attempt (run_id, pipeline, instance, stage, kind, key, params, inputs, status, started, host, log, attempt_id, job)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [a.runID, a.pipeline, a.instance, a.stage, a.kind, a.key, a.params.compact, a.inputs.compact,
-                                 status, Date().timeIntervalSince1970, Host.name, log])
+                                 status, Date().timeIntervalSince1970, Host.name, log, attemptID, job])
             return db.lastInsertedRowID
+        }
+    }
+
+    /// Records the Slurm job an attempt was submitted as.
+    public func setJob(_ id: Int64, job: String) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE attempt SET job = ? WHERE id = ?", arguments: [job, id])
+        }
+    }
+
+    /// An attempt a runner left running as a Slurm job.
+    public struct SlurmAttemptRow: Sendable, Equatable {
+        public var rowID: Int64
+        public var runID: String
+        public var instance: String
+        public var key: String
+        public var job: String
+        public var attemptID: String
+    }
+
+    /// Attempts still marked running that were submitted to Slurm: a runner that was killed
+    /// (or lost its terminal) leaves them, and their jobs may still be running.
+    public func runningSlurmAttempts() throws -> [SlurmAttemptRow] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, run_id, instance, key, job, attempt_id FROM attempt
+                WHERE status = 'running' AND job IS NOT NULL AND attempt_id IS NOT NULL AND key IS NOT NULL ORDER BY id
+                """).map { row in
+                SlurmAttemptRow(rowID: row["id"], runID: row["run_id"], instance: row["instance"], key: row["key"], job: row["job"],
+                                attemptID: row["attempt_id"])
+            }
         }
     }
 

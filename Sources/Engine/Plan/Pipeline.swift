@@ -9,6 +9,8 @@ public struct Pipeline: Sendable {
     /// Stage names in spec order.
     public var stageNames: [String]
     public var dependents: [[Int]]
+    /// The spec's `executor` block, if it has one (the command line's flags override it).
+    public var executor: ExecutorSettings?
 
     init(name: String, specPath: String, params: JSONValue, instances: [StageInstance], stageNames: [String]) {
         self.name = name

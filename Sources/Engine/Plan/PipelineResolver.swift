@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Spec shape:
 /// ```json
-/// { "pipeline": "name", "description": "...", "params": {...},
+/// { "pipeline": "name", "description": "...", "params": {...}, "executor": {...},
 ///   "stages": { "NAME": { "kind": "...", "foreach": {...}, "params": {...}, "inputs": {...} } } }
 /// ```
 public struct PipelineResolver: Sendable {
@@ -14,7 +14,7 @@ public struct PipelineResolver: Sendable {
     public var workspace: String
     public var defaultThreads: Int
 
-    static let topLevelKeys = ["pipeline", "description", "params", "stages"]
+    static let topLevelKeys = ["pipeline", "description", "params", "executor", "stages"]
     static let stageKeys = ["kind", "description", "foreach", "params", "inputs"]
 
     public init(registry: KindRegistry, workspace: String, defaultThreads: Int = 1) {
@@ -84,6 +84,8 @@ public struct PipelineResolver: Sendable {
             if p.members != nil { params = p.value }
             else { sink.error("'params' must be an object, found \(ParameterValidation.describe(p))", at: p.location, pointer: .root / "params") }
         }
+        var executor: ExecutorSettings?
+        if let e = root["executor"] { executor = ExecutorSettings.parse(e, pointer: .root / "executor", sink: &sink) }
         guard let stagesNode = root["stages"] else {
             sink.error("missing required key 'stages'", at: root.location, pointer: .root)
             throw sink.failure
@@ -106,8 +108,10 @@ public struct PipelineResolver: Sendable {
 
         sink = DiagnosticSink(deduplicating: sink)
         try sink.check()
-        return Pipeline(name: name, specPath: specPath, params: params, instances: ordered ?? [],
-                        stageNames: stageMembers.map(\.key))
+        var pipeline = Pipeline(name: name, specPath: specPath, params: params, instances: ordered ?? [],
+                                stageNames: stageMembers.map(\.key))
+        pipeline.executor = executor
+        return pipeline
     }
 
     func isValidName(_ s: String) -> Bool {

@@ -61,7 +61,13 @@ public struct Store: Sendable {
         guard mkdir(dir, 0o755) == 0 else { throw FileSystemError.posix("mkdir", path: dir, errno: errno) }
         let logShard = "\(logs)/\(key.prefix(2))"
         if !FileSystem.isDirectory(logShard) { try FileSystem.makeDirectories(logShard) }
-        return Attempt(id: id, key: key, outputDirectory: dir, scratchPrefix: dir, logPath: "\(logShard)/\(key)-\(id).log",
+        return attempt(id: id, key: key)
+    }
+
+    /// The paths of attempt `id` at `key` (which `makeAttempt` created, perhaps in an earlier run).
+    func attempt(id: String, key: String) -> Attempt {
+        let dir = "\(staging)/\(id)"
+        return Attempt(id: id, key: key, outputDirectory: dir, scratchPrefix: dir, logPath: "\(logs)/\(key.prefix(2))/\(key)-\(id).log",
                        checkpointDirectory: checkpointDirectory(key))
     }
 
@@ -103,10 +109,14 @@ public struct Store: Sendable {
         return record
     }
 
-    /// Removes leftovers of attempts that did not finish. Only safe while holding the
+    /// Removes leftovers of attempts that did not finish, except those of `keeping` (attempt ids
+    /// of Slurm jobs still running for an earlier runner). Only safe while holding the
     /// workspace lock (no other runner can have a live attempt then).
-    func removeStaleStaging() {
+    func removeStaleStaging(keeping: Set<String> = []) {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [] {
+            // An attempt's directory is its id; its scratch files are "<id>.progress" and so on.
+            let id = entry.split(separator: ".", maxSplits: 1).first.map(String.init) ?? entry
+            if keeping.contains(id) { continue }
             FileSystem.removeTree("\(staging)/\(entry)")
         }
     }

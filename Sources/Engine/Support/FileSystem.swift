@@ -7,6 +7,13 @@ enum FileSystem {
         return lstat(path, &st) == 0
     }
 
+    /// The last modification time (to the nanosecond), or nil when `path` does not exist.
+    static func modificationDate(_ path: String) -> Date? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

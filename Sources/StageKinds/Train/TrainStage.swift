@@ -94,6 +94,9 @@ public struct TrainStage: StageKind {
         return problems
     }
 
+    /// SIGTERM stops training at the next epoch with the trainer state checkpointed.
+    public var checkpointsWhenStopped: Bool { true }
+
     public func outputs(for params: StageParams) -> [OutputDeclaration] {
         [OutputDeclaration(name: "model", path: "model", doc: "the trained model artefact: model.safetensors and config.json, as import-checkpoint writes"),
          OutputDeclaration(name: "metrics", path: "metrics.jsonl", doc: "one JSON line per evaluation: epoch, lr, train/test loss and accuracy"),

@@ -48,9 +48,10 @@ struct RunCommand: ParsableCommand {
     var plain = false
 
     @Option(help: ArgumentHelp("Where stage attempts run: 'local' (processes here) or 'slurm' (one sbatch job each).",
-                               discussion: "With 'slurm' the workspace must be visible at the same path on the nodes; a job is "
+                               discussion: "Default: the spec's 'executor' block, else the workspace's runner.config.json, else "
+                                   + "'local'. With 'slurm' the workspace must be visible at the same path on the nodes; a job is "
                                    + "finished when its exit file appears (the queue is polled with squeue, never sacct)."))
-    var executor: String = "local"
+    var executor: String?
 
     @Option(help: "Slurm: the partition to submit to (sbatch --partition).")
     var slurmPartition: String?
@@ -67,18 +68,60 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Slurm: one more sbatch argument, e.g. --slurm-extra=--qos=short; repeatable.", valueName: "arg"))
     var slurmExtra: [String] = []
 
-    @Option(help: "Slurm: seconds a job may be gone from the queue without its exit file before it counts as failed.")
-    var slurmExitTimeout: Double = 60
+    @Option(help: ArgumentHelp("Slurm: for stages that checkpoint (train), seconds before the time limit at which the job is "
+                               + "told to checkpoint and stop (sbatch --signal=B:USR1@secs; default 120).", valueName: "secs"))
+    var slurmWarning: Int?
+
+    @Option(help: "Slurm: how many times a stage stopped at its time limit after checkpointing is submitted again (default 3).")
+    var slurmResubmits: Int?
+
+    @Option(help: "Slurm: seconds a job may be gone from the queue without its exit file before it counts as failed (default 60).")
+    var slurmExitTimeout: Double?
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("'-j' must be at least 1.") }
         if let cpus, cpus < 1 { throw ValidationError("'--cpus' must be at least 1.") }
         if threads < 1 { throw ValidationError("'--threads' must be at least 1.") }
         if failFast && keepGoing { throw ValidationError("Give '--fail-fast' or '--keep-going', not both.") }
-        if !["local", "slurm"].contains(executor) { throw ValidationError("'--executor' must be 'local' or 'slurm', not '\(executor)'.") }
-        let slurmGiven = slurmPartition != nil || slurmAccount != nil || slurmTime != nil || slurmMem != nil || !slurmExtra.isEmpty
-        if executor == "local" && slurmGiven { throw ValidationError("The '--slurm-...' options need '--executor slurm'.") }
-        if slurmExitTimeout <= 0 { throw ValidationError("'--slurm-exit-timeout' must be positive.") }
+        if let executor, !["local", "slurm"].contains(executor) {
+            throw ValidationError("'--executor' must be 'local' or 'slurm', not '\(executor)'.")
+        }
+        if let t = slurmExitTimeout, t <= 0 { throw ValidationError("'--slurm-exit-timeout' must be positive.") }
+        if let w = slurmWarning, w < 1 { throw ValidationError("'--slurm-warning' must be at least 1 second.") }
+        if let r = slurmResubmits, r < 0 { throw ValidationError("'--slurm-resubmits' must not be negative.") }
+    }
+
+    /// The executor settings the flags give (nil fields: not given).
+    var executorFlags: ExecutorSettings {
+        var s = ExecutorSettings()
+        s.name = executor
+        s.partition = slurmPartition
+        s.account = slurmAccount
+        s.time = slurmTime
+        s.memory = slurmMem
+        s.extra = slurmExtra.isEmpty ? nil : slurmExtra
+        s.warningSeconds = slurmWarning
+        s.resubmits = slurmResubmits
+        s.exitTimeout = slurmExitTimeout
+        return s
+    }
+
+    /// Flags over the spec's block over the workspace config.
+    func executorSettings(_ pipeline: Pipeline, workspace: Workspace) throws -> ExecutorSettings {
+        let config: WorkspaceConfig
+        do {
+            config = try WorkspaceConfig.load(workspace: workspace.root)
+        } catch {
+            TextSink.standardError.write(error.description + "\n")
+            throw ExitCode(2)
+        }
+        let settings = (config.executor ?? ExecutorSettings()).overlaid(by: pipeline.executor ?? ExecutorSettings())
+            .overlaid(by: executorFlags)
+        if settings.name != "slurm" && executorFlags.hasSlurmFields {
+            throw fail("the '--slurm-...' options need the Slurm executor: add '--executor slurm', or an \"executor\" block "
+                       + "in the spec or in \(WorkspaceConfig.fileName)", code: 64)
+        }
+        return settings
     }
 
     func run() throws {
@@ -94,6 +137,7 @@ struct RunCommand: ParsableCommand {
             return
         }
 
+        let executorSettings = try executorSettings(pipeline, workspace: workspace)
         let commandLine = (["runner"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let lock: WorkspaceLock
         do {
@@ -112,11 +156,7 @@ struct RunCommand: ParsableCommand {
         options.failFast = failFast
         options.command = commandLine
         options.overrides = specOptions.overrides
-        if executor == "slurm" {
-            var slurm = SlurmOptions(partition: slurmPartition, account: slurmAccount, time: slurmTime, memory: slurmMem, extra: slurmExtra)
-            slurm.exitFileTimeout = slurmExitTimeout
-            options.executor = .slurm(slurm)
-        }
+        options.executor = executorSettings.executor
         options.workerExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
         let useLive = !plain && isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
