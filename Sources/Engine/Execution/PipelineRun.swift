@@ -70,9 +70,13 @@ public final class PipelineRun: @unchecked Sendable {
         let start = Date()
         adoptable = SlurmAdoption.find(ledger: ledger, store: store, environment: options.baseEnvironment)
         store.removeStaleStaging(keeping: adoptable.attemptIDs)
-        try ledger.beginRun(Ledger.RunInfo(id: runID, pipeline: pipeline.name, spec: pipeline.specPath, specDigest: specDigest,
-                                           overrides: options.overrides, params: pipeline.params, command: options.command),
-                            keeping: adoptable.rowIDs)
+        do {
+            try ledger.beginRun(Ledger.RunInfo(id: runID, pipeline: pipeline.name, spec: pipeline.specPath, specDigest: specDigest,
+                                               overrides: options.overrides, params: pipeline.params, command: options.command),
+                                keeping: adoptable.rowIDs)
+        } catch {
+            throw LedgerUnavailable(path: store.relative(store.ledgerPath), reason: "\(error)", freeBytes: Workspace.freeBytes(store.root))
+        }
         display.begin(pipeline, runID: runID)
         let interrupts = InterruptWatcher { [events] in events.post(.interrupt) }
 

@@ -90,12 +90,18 @@ public struct Store: Sendable {
             } else {
                 try FileSystem.syncTree(path)
                 FileSystem.makeReadOnly(path)
+                // Moving a directory to another parent rewrites its '..', which needs write
+                // permission on it for anyone but root: the top stays writable until it is moved.
+                let isDirectory = FileSystem.isDirectory(path)
+                if isDirectory { chmod(path, 0o755) }
                 let shard = (target as NSString).deletingLastPathComponent
                 if !FileSystem.isDirectory(shard) { try FileSystem.makeDirectories(shard) }
                 if rename(path, target) != 0 {
                     let e = errno
                     if !FileSystem.exists(target) { throw FileSystemError.posix("rename", path: target, errno: e) }
                     FileSystem.removeTree(path)
+                } else if isDirectory {
+                    chmod(target, 0o555)
                 }
             }
             outputs.append(RunRecord.Output(name: decl.name, path: decl.path, artefact: artefact))
@@ -118,6 +124,12 @@ public struct Store: Sendable {
             let id = entry.split(separator: ".", maxSplits: 1).first.map(String.init) ?? entry
             if keeping.contains(id) { continue }
             FileSystem.removeTree("\(staging)/\(entry)")
+        }
+        // Records are written through a temporary beside them; a kill mid-write leaves it.
+        for shard in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "\(runs)/\(shard)")) ?? [] where entry.hasPrefix(".tmp-") {
+                unlink("\(runs)/\(shard)/\(entry)")
+            }
         }
     }
 
