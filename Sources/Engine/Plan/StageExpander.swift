@@ -3,6 +3,9 @@ import Foundation
 /// Expands each stage's `foreach` into instances, validates their params, binds input
 /// references, and orders the result topologically. Used by `PipelineResolver`.
 struct StageExpander {
+    /// The most instances one stage's foreach may expand to.
+    static let maximumInstances = 100_000
+
     let resolver: PipelineResolver
     let params: JSONValue
 
@@ -113,6 +116,19 @@ struct StageExpander {
         case let .object(members):
             guard !members.isEmpty else {
                 sink.error("'foreach' is empty", at: resolved.location, pointer: pointer)
+                return nil
+            }
+            // A few short arrays multiply into more instances than memory holds (three keys of
+            // 100 values: a million); say so before building them.
+            var count = 1
+            for m in members {
+                let (product, overflow) = count.multipliedReportingOverflow(by: max(1, m.value.elements?.count ?? 1))
+                count = overflow ? Int.max : product
+            }
+            if count > Self.maximumInstances {
+                let factors = members.map { String($0.value.elements?.count ?? 1) }.joined(separator: " × ")
+                sink.error("'foreach' expands to \(count == Int.max ? "more than \(Int.max)" : String(count)) instances (\(factors)), "
+                           + "more than the \(Self.maximumInstances) one stage may have", at: resolved.location, pointer: pointer)
                 return nil
             }
             var items: [[(String, JSONValue)]] = [[]]
