@@ -52,12 +52,8 @@ public struct TrainStage: StageKind {
     public var inputSpecs: [InputSpec]? { [] }
 
     public func problems(in params: StageParams) -> [ParameterProblem] {
-        var problems: [ParameterProblem] = []
-        if let p = params.int("p"), !ModularAdditionDataset.isPrime(p) {
-            problems.append(ParameterProblem(["p"], "p = \(p) is not prime (modular addition needs a prime modulus)"))
-        } else if let p = params.int("p"), let f = params.double("train_fraction"), Int((Double(p * p) * f).rounded(.down)) == 0 {
-            problems.append(ParameterProblem(["train_fraction"], "train_fraction \(f) leaves no training pairs out of \(p * p)"))
-        }
+        // Training fits the train split and evaluates on the test split: neither may be empty.
+        var problems = ModAddDataParameters.problems(in: params, using: ["train", "test"])
         if let betas = params["betas"] {
             let values = betas.arrayValue?.compactMap(\.doubleValue) ?? []
             if betas.arrayValue?.count != 2 || values.count != 2 {
