@@ -117,13 +117,8 @@ enum PrivateTmpfs {
         env["NO_COLOR"] = "1"
         env.merge(environment) { _, new in new }
         p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let (status, output) = try p.runCapturingOutput()
+        return Result(status: status, output: output)
     }
 
     /// Why no size-limited directory can be had here, or nil when one can.

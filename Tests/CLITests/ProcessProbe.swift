@@ -29,3 +29,16 @@ enum ProcessProbe {
         }
     }
 }
+
+extension Process {
+    /// Runs the configured process to completion: its exit status and its stdout and stderr together.
+    func runCapturingOutput() throws -> (status: Int32, output: String) {
+        let pipe = Pipe()
+        standardOutput = pipe
+        standardError = pipe
+        try run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        waitUntilExit()
+        return (terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

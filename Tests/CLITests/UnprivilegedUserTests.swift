@@ -26,13 +26,7 @@ import Testing
         env["NO_COLOR"] = "1"
         env["HOME"] = directory
         p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try p.runCapturingOutput()
     }
 
     @Test func aDirectoryOutputIsCommittedForAnOrdinaryUser() throws {
