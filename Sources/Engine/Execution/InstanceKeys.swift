@@ -56,6 +56,26 @@ struct InstanceKeys {
         return paths
     }
 
+    /// The inputs an attempt is given, with what its key says of each, for `InputGuard`.
+    mutating func inputGuard(for instance: StageInstance, records: [RunRecord?]) -> InputGuard {
+        var guarded: [InputGuard.Input] = []
+        for input in instance.inputs {
+            switch input.source {
+            case let .file(path):
+                guard let digest = try? fileDigest(path) else { continue }
+                guarded.append(InputGuard.Input(name: input.name, path: store.workspace + "/" + path, expected: digest,
+                                                recordedStamp: nil, isObject: false))
+            case let .stage(ids, output, _):
+                for id in ids {
+                    guard let o = records[id]?.output(output) else { continue }
+                    guarded.append(InputGuard.Input(name: input.name, path: store.objectPath(o.artefact.digest), expected: o.artefact,
+                                                    recordedStamp: o.stamp, isObject: true))
+                }
+            }
+        }
+        return InputGuard(inputs: guarded)
+    }
+
     /// Input name → the foreach item of each input's producer (empty objects for files).
     func inputItems(for instance: StageInstance, records: [RunRecord?]) -> [String: [JSONValue]] {
         var items: [String: [JSONValue]] = [:]

@@ -158,9 +158,16 @@ public final class PipelineRun: @unchecked Sendable {
                 continue
             }
             let key = manifest.key
-            if !options.force.contains(i), let record = store.record(forKey: key) {
-                restore(i, record, manifest: manifest, worklist: &worklist)
-                continue
+            if !options.force.contains(i) {
+                switch store.lookup(key: key, heal: true) {
+                case let .valid(record):
+                    restore(i, record, manifest: manifest, worklist: &worklist)
+                    continue
+                case let .damaged(problem):
+                    display.handle(.message("note: \(instance.name) is computed again: \(problem)"))
+                case .missing:
+                    break
+                }
             }
             if keysInFlight[key] != nil {
                 parkedOnKey[key, default: []].append(i)
@@ -178,16 +185,29 @@ public final class PipelineRun: @unchecked Sendable {
     }
 
     private func restore(_ i: Int, _ record: RunRecord, manifest: KeyManifest, worklist: inout [Int]) {
-        do {
-            try materializer.materialize(record, pipeline: pipeline.name, instance: pipeline.instances[i].name)
-        } catch {
-            display.handle(.message("warning: could not link \(pipeline.instances[i].name)'s outputs under results/: \(error)"))
-        }
         records[i] = record
+        if let problem = materialize(record, i) {
+            pendingLedgerRows.append((attemptStart(i, key: record.key, manifest: manifest), status: "failed", outputs: outputsJSON(record),
+                                      reason: problem))
+            fail(i, reason: problem, log: nil, worklist: &worklist)
+            return
+        }
         states[i] = .finished(.cached)
         pendingLedgerRows.append((attemptStart(i, key: record.key, manifest: manifest), status: "cached", outputs: outputsJSON(record), reason: nil))
         display.handle(.cached(instance: i))
         release(i, worklist: &worklist)
+    }
+
+    /// Writes an instance's outputs under `results/`; why not, if they could not be. The result
+    /// is stored (a later run restores it without computing), but the run fails: the user asked
+    /// for files they do not have.
+    private func materialize(_ record: RunRecord, _ i: Int) -> String? {
+        do {
+            try materializer.materialize(record, pipeline: pipeline.name, instance: pipeline.instances[i].name)
+            return nil
+        } catch {
+            return "its outputs are stored (key \(record.key.prefix(12))), but they could not be written under results/: \(error)"
+        }
     }
 
     private func release(_ i: Int, worklist: inout [Int]) {
@@ -246,6 +266,7 @@ public final class PipelineRun: @unchecked Sendable {
         display.handle(.started(instance: i))
         let job = StageJob(instance: instance, manifest: manifest, inputs: keys.inputPaths(for: instance, records: records),
                            inputItems: keys.inputItems(for: instance, records: records),
+                           inputGuard: keys.inputGuard(for: instance, records: records),
                            store: store, ledger: ledger, pipelineName: pipeline.name, workspace: store.workspace,
                            ledgerRow: attemptStart(i, key: manifest.key, manifest: manifest), options: options, processes: processes,
                            trash: trash, adopting: adopting.removeValue(forKey: i),
@@ -267,12 +288,15 @@ public final class PipelineRun: @unchecked Sendable {
         let parked = key.flatMap { parkedOnKey.removeValue(forKey: $0) } ?? []
         switch result {
         case let .success(record):
-            do {
-                try materializer.materialize(record, pipeline: pipeline.name, instance: instance.name)
-            } catch {
-                display.handle(.message("warning: could not link \(instance.name)'s outputs under results/: \(error)"))
-            }
             records[i] = record
+            if let problem = materialize(record, i) {
+                fail(i, reason: problem, log: nil, worklist: &worklist)
+                for p in parked {
+                    states[p] = .waiting
+                    worklist.append(p)
+                }
+                return
+            }
             let seconds = Date().timeIntervalSince(state?.started ?? Date())
             states[i] = .finished(.done(seconds: seconds))
             display.handle(.finished(instance: i, seconds: seconds))

@@ -12,6 +12,8 @@ struct StageJob: Sendable {
     let manifest: KeyManifest
     let inputs: [String: [String]]
     let inputItems: [String: [JSONValue]]
+    /// Checks the inputs before the attempt and after it: damaged or changed inputs fail it.
+    var inputGuard: InputGuard
     let store: Store
     let ledger: Ledger
     let pipelineName: String
@@ -75,6 +77,7 @@ struct StageJob: Sendable {
         }
 
         let process: any RunningStage
+        var guardAtStart = inputGuard
         /// When this attempt's job started being able to write a checkpoint.
         let since: Date
         if let adopt {
@@ -88,6 +91,9 @@ struct StageJob: Sendable {
             since = FileSystem.modificationDate(attempt.batchScript) ?? .distantPast
         } else {
             since = Date()
+            var watch = inputGuard
+            if let problem = watch.start(store: store) { return finish(.failure(reason: problem, log: nil)) }
+            guardAtStart = watch
             switch start(attempt, rowID: rowID) {
             case let .success(p): process = p
             case let .failure(failure): return finish(.failure(reason: failure.message, log: log))
@@ -122,6 +128,7 @@ struct StageJob: Sendable {
             }
             return finish(.failure(reason: "the stage \(termination.description)", log: log))
         }
+        if let problem = guardAtStart.changedDuringRun(store: store) { return finish(.failure(reason: problem, log: log)) }
         do {
             let record = try store.commit(attempt, outputs: instance.outputs, manifest: manifest.json, pipeline: pipelineName,
                                           instance: instance.name, started: started)

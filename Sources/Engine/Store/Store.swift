@@ -21,6 +21,10 @@ public struct Store: Sendable {
     }
 
     var objects: String { root + "/objects" }
+    /// Damaged objects and records, moved aside (never deleted) by a run or `runner verify`.
+    var quarantine: String { root + "/quarantine" }
+    /// Objects `runner gc` is deleting: renamed here first, so a killed gc leaves no partial object.
+    var trash: String { root + "/trash" }
     var runs: String { root + "/runs" }
     var staging: String { root + "/staging" }
     var logs: String { root + "/logs" }
@@ -30,7 +34,7 @@ public struct Store: Sendable {
     var statCachePath: String { root + "/statcache.json" }
 
     public func prepare() throws {
-        for dir in [root, objects, runs, staging, logs, checkpoints] where !FileSystem.isDirectory(dir) {
+        for dir in [root, objects, runs, staging, logs, checkpoints, trash] where !FileSystem.isDirectory(dir) {
             try FileSystem.makeDirectories(dir)
         }
     }
@@ -43,12 +47,17 @@ public struct Store: Sendable {
         path.hasPrefix(workspace + "/") ? String(path.dropFirst(workspace.count + 1)) : path
     }
 
-    /// The record for `key`, if one was committed and its objects are all present.
+    /// The record for `key`, if one was committed, is intact and its objects are all present and
+    /// unchanged (checked by stamp, re-hashed when the stamp moved). Changes nothing on disk:
+    /// `lookup(key:heal:)` is the version that quarantines what it finds damaged.
     public func record(forKey key: String) -> RunRecord? {
-        guard let data = FileManager.default.contents(atPath: recordPath(key)),
-              let json = try? JSONValue.parse(data), let record = RunRecord(json: json), record.key == key else { return nil }
-        for o in record.outputs where !FileSystem.exists(objectPath(o.artefact.digest)) { return nil }
-        return record
+        if case let .valid(record) = lookup(key: key, heal: false) { return record }
+        return nil
+    }
+
+    func readRecord(_ path: String) -> RunRecord? {
+        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONValue.parse(data) else { return nil }
+        return RunRecord(json: json)
     }
 
     /// A fresh private output directory for one attempt. One mkdir: the attempt's scratch
@@ -82,12 +91,16 @@ public struct Store: Sendable {
         var outputs: [RunRecord.Output] = []
         for decl in declared {
             let path = attempt.outputDirectory + "/" + decl.path
+            try WorkspacePath.check(path, staysIn: attempt.outputDirectory, what: "output '\(decl.name)'")
             guard FileSystem.exists(path) else { throw MissingOutput(name: decl.name, path: decl.path) }
             let artefact = try ArtefactDigest.compute(path, followLinks: false)
             let target = objectPath(artefact.digest)
-            if FileSystem.exists(target) {
-                FileSystem.removeTree(path)  // identical content is already stored
+            // An object already stored under this digest is kept only if it still hashes to it: a
+            // gc killed midway, or a damaged file, must not win over a complete new output.
+            if FileSystem.exists(target), (try? ArtefactDigest.compute(target, followLinks: false)) == artefact {
+                FileSystem.removeTree(path)
             } else {
+                if FileSystem.exists(target) { try quarantine(target, reason: "it did not hash to its name when \(instance) produced it again") }
                 try FileSystem.syncTree(path)
                 FileSystem.makeReadOnly(path)
                 // Moving a directory to another parent rewrites its '..', which needs write
@@ -104,7 +117,7 @@ public struct Store: Sendable {
                     chmod(target, 0o555)
                 }
             }
-            outputs.append(RunRecord.Output(name: decl.name, path: decl.path, artefact: artefact))
+            outputs.append(RunRecord.Output(name: decl.name, path: decl.path, artefact: artefact, stamp: ObjectStamp.of(target)))
         }
         let record = RunRecord(key: attempt.key, manifest: manifest, outputs: outputs, pipeline: pipeline, instance: instance,
                                attempt: attempt.id, started: started, finished: Date(), host: Host.name, log: relative(attempt.logPath))
@@ -119,6 +132,7 @@ public struct Store: Sendable {
     /// of Slurm jobs still running for an earlier runner). Only safe while holding the
     /// workspace lock (no other runner can have a live attempt then).
     func removeStaleStaging(keeping: Set<String> = []) {
+        emptyTrash()
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [] {
             // An attempt's directory is its id; its scratch files are "<id>.progress" and so on.
             let id = entry.split(separator: ".", maxSplits: 1).first.map(String.init) ?? entry
@@ -130,6 +144,26 @@ public struct Store: Sendable {
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: "\(runs)/\(shard)")) ?? [] where entry.hasPrefix(".tmp-") {
                 unlink("\(runs)/\(shard)/\(entry)")
             }
+        }
+    }
+
+    /// Deletes a store entry (object, record, log, checkpoint, staging) by renaming it into
+    /// `trash/` first, so a kill at any moment leaves it whole where it was or out of the store,
+    /// never partial in place. True when it is gone entirely.
+    func discard(_ path: String) -> Bool {
+        guard FileSystem.exists(path) else { return true }
+        if !FileSystem.isDirectory(trash) { try? FileSystem.makeDirectories(trash) }
+        let target = "\(trash)/\(Attempt.newID())-\((path as NSString).lastPathComponent)"
+        if FileSystem.isDirectory(path) { chmod(path, 0o755) }  // renaming a directory rewrites its '..'
+        guard rename(path, target) == 0 else { return false }
+        FileSystem.removeTree(target)
+        return !FileSystem.exists(target)
+    }
+
+    /// Finishes deletions a killed `runner gc` left in `trash/`.
+    func emptyTrash() {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: trash)) ?? [] {
+            FileSystem.removeTree("\(trash)/\(entry)")
         }
     }
 
