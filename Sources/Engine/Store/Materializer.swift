@@ -1,8 +1,8 @@
 import Foundation
 
-/// Makes user-facing copies of outputs under `results/<pipeline>/<instance>/<path>`: hard links
-/// to the read-only store objects (a copy when the store is on another file system), so they
-/// cost no space and cannot be edited into a lie about the store.
+/// Makes user-facing copies of outputs under `results/<pipeline>/<instance>/<path>`. They are
+/// copies (reflinks where the file system has them), never hard links into the store, so an
+/// edit under `results/` changes only that copy, and the next run puts the stored one back.
 public struct Materializer: Sendable {
     public let store: Store
     public let resultsRoot: String
@@ -32,23 +32,31 @@ public struct Materializer: Sendable {
         return out
     }
 
-    /// Links every output of `record`; cheap when they are already in place.
+    /// Copies every output of `record` under `results/`; cheap when they are already in place.
+    /// Copies, not hard links: an edit under `results/` (root ignores the read-only mode) must
+    /// not edit the store. A reflink where the file system has them, so they cost no space there.
     public func materialize(_ record: RunRecord, pipeline: String, instance: String) throws {
         let dir = directory(pipeline: pipeline, instance: instance)
         for o in record.outputs {
             let target = "\(dir)/\(o.path)"
+            try WorkspacePath.check(target, staysIn: store.workspace, what: "the result '\(o.path)' of \(instance)")
             let object = store.objectPath(o.artefact.digest)
-            if isSameTree(object, target, kind: o.artefact.kind) { continue }
+            if isInPlace(object, target) { continue }
             let parent = (target as NSString).deletingLastPathComponent
             if mkdir(parent, 0o755) != 0 && errno != EEXIST { try FileSystem.makeDirectories(parent) }
             let base = (o.path as NSString).lastPathComponent
-            // Leftovers of a runner killed mid-link have the same suffix; they go first.
+            // Leftovers of a runner killed mid-copy have the same suffix; they go first.
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
             where entry.hasPrefix(".tmp-") && entry.hasSuffix("-" + base) {
                 FileSystem.removeTree("\(parent)/\(entry)")
             }
             let tmp = "\(parent)/.tmp-\(getpid())-\(base)"
-            try linkTree(object, tmp)
+            do {
+                try copyTree(object, tmp)
+            } catch {
+                FileSystem.removeTree(tmp)
+                throw error
+            }
             if FileSystem.isDirectory(target) { FileSystem.removeTree(target) }
             guard rename(tmp, target) == 0 else {
                 let e = errno
@@ -58,36 +66,33 @@ public struct Materializer: Sendable {
         }
     }
 
-    private func isSameTree(_ object: String, _ target: String, kind: ArtefactDigest.Kind) -> Bool {
+    /// Whether `target` is already a faithful copy of `object`: the same entries, each file of
+    /// the same size and modification time (copies keep the object's), and not the object's
+    /// own inode (a hard link left by an earlier version is replaced by a copy).
+    private func isInPlace(_ object: String, _ target: String) -> Bool {
         var a = stat(), b = stat()
-        guard stat(object, &a) == 0, lstat(target, &b) == 0 else { return false }
-        if kind == .file { return a.st_ino == b.st_ino && a.st_dev == b.st_dev }
-        // A directory: compare the first-level entries' inodes; a partial tree gets relinked.
-        guard (b.st_mode & S_IFMT) == S_IFDIR,
+        guard stat(object, &a) == 0, lstat(target, &b) == 0, (a.st_mode & S_IFMT) == (b.st_mode & S_IFMT) else { return false }
+        if (a.st_mode & S_IFMT) == S_IFREG {
+            return (a.st_ino != b.st_ino || a.st_dev != b.st_dev) && a.st_size == b.st_size
+                && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec
+        }
+        guard (a.st_mode & S_IFMT) == S_IFDIR,
               let entries = try? FileManager.default.contentsOfDirectory(atPath: object),
               let have = try? FileManager.default.contentsOfDirectory(atPath: target),
               Set(entries) == Set(have) else { return false }
-        for e in entries {
-            var x = stat(), y = stat()
-            guard stat("\(object)/\(e)", &x) == 0, lstat("\(target)/\(e)", &y) == 0 else { return false }
-            if (x.st_mode & S_IFMT) == S_IFREG && x.st_ino != y.st_ino { return false }
-            if (x.st_mode & S_IFMT) == S_IFDIR && !isSameTree("\(object)/\(e)", "\(target)/\(e)", kind: .dir) { return false }
-        }
-        return true
+        return entries.allSatisfy { isInPlace("\(object)/\($0)", "\(target)/\($0)") }
     }
 
-    private func linkTree(_ source: String, _ target: String) throws {
-        if FileSystem.isDirectory(source) {
-            try FileSystem.makeDirectories(target)
+    private func copyTree(_ source: String, _ target: String) throws {
+        var st = stat()
+        guard lstat(source, &st) == 0 else { throw FileSystemError.posix("stat", path: source, errno: errno) }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            guard mkdir(target, 0o755) == 0 else { throw FileSystemError.posix("mkdir", path: target, errno: errno) }
             for e in try FileManager.default.contentsOfDirectory(atPath: source) {
-                try linkTree("\(source)/\(e)", "\(target)/\(e)")
+                try copyTree("\(source)/\(e)", "\(target)/\(e)")
             }
-        } else if link(source, target) != 0 {
-            do {
-                try FileManager.default.copyItem(atPath: source, toPath: target)
-            } catch {
-                throw FileSystemError.posix("copy", path: target, errno: EIO)
-            }
+        } else {
+            try FileSystem.copyFile(source, to: target, mode: (st.st_mode & 0o111) != 0 ? 0o555 : 0o444)
         }
     }
 }
