@@ -11,6 +11,8 @@ public struct GarbageCollector {
         public var checkpoints = 0
         public var staging = 0
         public var bytes: Int64 = 0
+        /// Workspace-relative paths that could not be removed (an immutable file, say).
+        public var failures: [String] = []
     }
 
     let store: Store
@@ -27,9 +29,23 @@ public struct GarbageCollector {
         var referenced = Set<String>()
         var recordKeys = Set<String>()
         var completedKeys = Set<String>()
-        func remove(_ path: String) {
-            report.bytes += FileSystem.sizeOfTree(path)
-            if !dryRun { FileSystem.removeTree(path) }
+        if !dryRun { try store.prepare() }
+        // What a gc killed earlier left half deleted: nothing uses it any more.
+        if !dryRun { store.emptyTrash() }
+        /// Removes `path`, first renaming it into the trash (atomic: a kill leaves the object
+        /// whole in objects/ or gone from it, never partial), and says whether it is gone.
+        func remove(_ path: String) -> Bool {
+            let bytes = FileSystem.sizeOfTree(path)
+            if dryRun {
+                report.bytes += bytes
+                return true
+            }
+            guard store.discard(path) else {
+                report.failures.append(store.relative(path))
+                return false
+            }
+            report.bytes += bytes
+            return true
         }
         for shard in (try? FileManager.default.contentsOfDirectory(atPath: store.runs)) ?? [] {
             for file in (try? FileManager.default.contentsOfDirectory(atPath: "\(store.runs)/\(shard)")) ?? [] where file.hasSuffix(".json") {
@@ -41,15 +57,13 @@ public struct GarbageCollector {
                     recordKeys.insert(key)
                     for o in record.outputs { referenced.insert(o.artefact.digest) }
                 } else {
-                    report.records += 1
-                    remove(path)
+                    if remove(path) { report.records += 1 }
                 }
             }
         }
         for shard in (try? FileManager.default.contentsOfDirectory(atPath: store.objects)) ?? [] {
             for object in (try? FileManager.default.contentsOfDirectory(atPath: "\(store.objects)/\(shard)")) ?? [] where !referenced.contains(object) {
-                report.objects += 1
-                remove("\(store.objects)/\(shard)/\(object)")
+                if remove("\(store.objects)/\(shard)/\(object)") { report.objects += 1 }
             }
         }
         for shard in (try? FileManager.default.contentsOfDirectory(atPath: store.logs)) ?? [] {
@@ -58,17 +72,14 @@ public struct GarbageCollector {
                 if recordKeys.contains(key) { continue }
                 // Logs of keys still being worked on (a checkpoint exists) stay.
                 if !completedKeys.contains(key) && FileSystem.exists(store.checkpointDirectory(key)) { continue }
-                report.logs += 1
-                remove("\(store.logs)/\(shard)/\(log)")
+                if remove("\(store.logs)/\(shard)/\(log)") { report.logs += 1 }
             }
         }
         for key in (try? FileManager.default.contentsOfDirectory(atPath: store.checkpoints)) ?? [] where completedKeys.contains(key) {
-            report.checkpoints += 1
-            remove("\(store.checkpoints)/\(key)")
+            if remove("\(store.checkpoints)/\(key)") { report.checkpoints += 1 }
         }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: store.staging)) ?? [] {
-            report.staging += 1
-            remove("\(store.staging)/\(entry)")
+            if remove("\(store.staging)/\(entry)") { report.staging += 1 }
         }
         return report
     }

@@ -25,5 +25,10 @@ struct GCCommand: ParsableCommand {
         let verb = dryRun ? "would remove" : "removed"
         print("\(verb) \(r.records) record(s), \(r.objects) object(s), \(r.logs) log dir(s), \(r.checkpoints) checkpoint dir(s), \(r.staging) staging dir(s)")
         print("\(dryRun ? "would free" : "freed") \(r.bytes) bytes (\(String(format: "%.1f", Double(r.bytes) / 1_048_576)) MiB)")
+        if !r.failures.isEmpty {
+            TextSink.standardError.write("could not remove \(r.failures.count) entr\(r.failures.count == 1 ? "y" : "ies") (not counted above): "
+                + r.failures.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (r.failures.count > 10 ? ", ..." : "") + "\n")
+            throw ExitCode(1)
+        }
     }
 }
