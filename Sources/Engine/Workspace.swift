@@ -62,6 +62,9 @@ public struct LedgerUnavailable: Error, CustomStringConvertible, Sendable {
         var text = "cannot open the ledger '\(path)': \(reason)"
         if let free = freeBytes, free < 1 << 20 {
             text += "; the file system holding the workspace is full (No space left on device: \(free) bytes free)"
+        } else {
+            text += "\nThe ledger holds only the run history. If it is damaged, 'runner verify --repair' sets it aside in "
+                + ".runner/quarantine/ and the next run starts a new one; every stored result is kept."
         }
         return text
     }

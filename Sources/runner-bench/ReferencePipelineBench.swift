@@ -41,6 +41,7 @@ struct ReferencePipelineBench {
         Console.out(String(format: "  results/ deleted, restored from the cache         %6.3f s   target 1 s     ratio %.2f%@   report.html %@",
                            restore.seconds, restore.seconds, restore.seconds <= 1 ? "" : " !", same ? "byte-identical" : "DIFFERS"))
         guard same else { throw BenchFailure("the restored report.html differs from the first run's") }
+        StoreCheckBench.print(StoreCheckBench.measure(workspace: ws.path), noOpSeconds: noop.seconds, coldSeconds: first.seconds)
 
         // Per-stage times of the cold run, from the ledger.
         guard let id = first.output.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map({ String($0.dropLast()) }) else {

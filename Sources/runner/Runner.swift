@@ -11,7 +11,7 @@ struct Runner: ParsableCommand {
             """,
         version: RunnerVersion.string,
         subcommands: [RunCommand.self, ValidateCommand.self, StatusCommand.self, ExplainCommand.self, WhyCommand.self,
-                      DagCommand.self, ShowCommand.self, DiffCommand.self, GCCommand.self, KindsCommand.self, WorkerCommand.self]
+                      DagCommand.self, ShowCommand.self, DiffCommand.self, GCCommand.self, VerifyCommand.self, KindsCommand.self, WorkerCommand.self]
     )
 }
 

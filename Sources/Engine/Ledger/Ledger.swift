@@ -65,6 +65,18 @@ public final class Ledger: Sendable {
         try migrator.migrate(db)
     }
 
+    /// What is wrong with the ledger file at `path` (it does not open as this ledger, or
+    /// SQLite's quick check finds damage), or nil when it is sound.
+    public static func problem(at path: String) -> String? {
+        do {
+            let ledger = try Ledger(path: path)
+            let result = try ledger.db.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            return result == ["ok"] ? nil : "SQLite's quick check reports: " + result.prefix(3).joined(separator: "; ")
+        } catch {
+            return "\(error)"
+        }
+    }
+
     public struct RunInfo: Sendable {
         public var id: String
         public var pipeline: String
