@@ -91,7 +91,8 @@ public struct Store: Sendable {
         var outputs: [RunRecord.Output] = []
         for decl in declared {
             let path = attempt.outputDirectory + "/" + decl.path
-            try WorkspacePath.check(path, staysIn: attempt.outputDirectory, what: "output '\(decl.name)'")
+            // A link as the output itself is refused by the digest, with its target named.
+            try WorkspacePath.check(path, staysIn: attempt.outputDirectory, what: "output '\(decl.name)'", resolvingLast: false)
             guard FileSystem.exists(path) else { throw MissingOutput(name: decl.name, path: decl.path) }
             let artefact = try ArtefactDigest.compute(path, followLinks: false)
             let target = objectPath(artefact.digest)

@@ -19,8 +19,10 @@ public enum WorkspacePath {
         }
     }
 
-    /// Throws `Escape` unless `path` stays inside `root`.
-    public static func check(_ path: String, staysIn root: String, what: String) throws {
+    /// Throws `Escape` unless `path` stays inside `root`. With `resolvingLast: false` the last
+    /// component is checked as written only (a caller that refuses links there itself, with a
+    /// better message, resolves only the directories leading to it).
+    public static func check(_ path: String, staysIn root: String, what: String, resolvingLast: Bool = true) throws {
         guard path.hasPrefix(root + "/") else { throw Escape(path: path, root: root, what: what) }
         let rest = path.dropFirst(root.count + 1)
         for component in rest.split(separator: "/", omittingEmptySubsequences: false)
@@ -29,7 +31,7 @@ public enum WorkspacePath {
         }
         guard let realRoot = realPath(root) else { return }  // nothing exists yet: nothing to resolve
         // The deepest existing ancestor, resolved, must still be inside the root.
-        var probe = path
+        var probe = resolvingLast ? path : (path as NSString).deletingLastPathComponent
         while probe.count > root.count {
             if FileSystem.exists(probe) {
                 guard let resolved = realPath(probe) else {  // a dangling link: it would be created wherever it points
