@@ -20,6 +20,7 @@ import Foundation
 /// - `{"pt": DST, "from": SRC, "pickle": [lines] | "patch": {"find": [lines], "replace": [lines]},
 ///   "drop_entries": [...]}`: a `.pt` ZIP whose `data.pkl` is assembled (`PickleAssembler`) or
 ///   patched, the other entries kept from SRC; without SRC, the one entry `archive/data.pkl`.
+/// - `{"fifo": DST}`: a named pipe.
 enum BadInputSetup {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -58,6 +59,8 @@ enum BadInputSetup {
             try HDF5Rewrite(step).copy(try source(), to: path)
         case "pt":
             try write(try checkpoint(step, source: step["from"] == nil ? nil : try bytes()))
+        case "fifo":
+            guard mkfifo(path, 0o644) == 0 else { throw Failure(description: "mkfifo \(path): \(String(cString: strerror(errno)))") }
         default:
             throw Failure(description: "unknown setup operation '\(op)'")
         }

@@ -11,7 +11,9 @@ public struct TorchCheckpoint: Sendable {
 
     /// Reads and checks a checkpoint. Every failure names the file and what is wrong with it.
     public init(contentsOf path: String) throws(ArtefactReadError) {
-        guard FileManager.default.fileExists(atPath: path) else { throw ArtefactReadError(file: path, "no such file") }
+        // Before opening: ZIPFoundation scans a directory for its end record forever, and a FIFO
+        // or device would block or never end.
+        try PathKind.requireRegularFile(path, expected: Self.expected)
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
             throw ArtefactReadError(file: path, "the file is empty (0 bytes), so it is not a PyTorch checkpoint")
         }
@@ -23,6 +25,9 @@ public struct TorchCheckpoint: Sendable {
         }
         try self.init(archive: archive, file: path)
     }
+
+    /// What a checkpoint file is, for messages about a path that is something else.
+    public static let expected = "a PyTorch checkpoint file (a torch.save ZIP archive)"
 
     private init(archive: Archive, file path: String) throws(ArtefactReadError) {
         func fail(_ problem: String) -> ArtefactReadError { ArtefactReadError(file: path, problem) }
