@@ -18,8 +18,9 @@ import Foundation
 ///   `keep_rows` (dataset: rows), `drop_last` (dataset: axis whose last index goes),
 ///   `set_element` (dataset: {"at": [...], "value": number or "nan"/"inf"}), `as_int32` (datasets)
 /// - `{"pt": DST, "from": SRC, "pickle": [lines] | "patch": {"find": [lines], "replace": [lines]},
-///   "drop_entries": [...]}`: a `.pt` ZIP whose `data.pkl` is assembled (`PickleAssembler`) or
-///   patched, the other entries kept from SRC; without SRC, the one entry `archive/data.pkl`.
+///   "drop_entries": [...], "set_entries": {NAME: text}}`: a `.pt` ZIP whose `data.pkl` is
+///   assembled (`PickleAssembler`) or patched, entries set to a text, the other entries kept
+///   from SRC; without SRC, the one entry `archive/data.pkl`.
 /// - `{"safetensors": DST, "from": SRC, "data_offsets": {NAME: [start, end]}, "drop": [NAMES],
 ///   "append": n}`: a safetensors file with header entries re-pointed or dropped and `n` zero
 ///   bytes appended, its data otherwise kept.
@@ -108,6 +109,10 @@ enum BadInputSetup {
         var entries = try source.map { try StoredZip.entries(of: $0) } ?? [(name: "archive/data.pkl", data: [])]
         let dropped = Set(step["drop_entries"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         entries.removeAll { dropped.contains($0.name) }
+        for (name, text) in step["set_entries"]?.objectValue ?? [] {
+            let data = Array((text.stringValue ?? "").utf8)
+            if let j = entries.firstIndex(where: { $0.name == name }) { entries[j].data = data } else { entries.append((name, data)) }
+        }
         guard let i = entries.firstIndex(where: { $0.name.hasSuffix("data.pkl") }) else { return try StoredZip.archive(entries) }
         func lines(_ v: JSONValue?) -> [String] { v?.arrayValue?.compactMap(\.stringValue) ?? [] }
         if let pickle = step["pickle"] {
