@@ -18,9 +18,10 @@ import Foundation
 ///   `keep_rows` (dataset: rows), `drop_last` (dataset: axis whose last index goes),
 ///   `set_element` (dataset: {"at": [...], "value": number or "nan"/"inf"}), `as_int32` (datasets)
 /// - `{"pt": DST, "from": SRC, "pickle": [lines] | "patch": {"find": [lines], "replace": [lines]},
-///   "drop_entries": [...], "set_entries": {NAME: text}}`: a `.pt` ZIP whose `data.pkl` is
-///   assembled (`PickleAssembler`) or patched, entries set to a text, the other entries kept
-///   from SRC; without SRC, the one entry `archive/data.pkl`.
+///   "drop_entries": [...], "set_entries": {NAME: text}, "set_float32": {NAME: {"at": i,
+///   "value": number or "nan"/"inf"/"-inf"}}}`: a `.pt` ZIP whose `data.pkl` is assembled
+///   (`PickleAssembler`) or patched, entries set to a text or one float32 of a storage changed,
+///   the other entries kept from SRC; without SRC, the one entry `archive/data.pkl`.
 /// - `{"safetensors": DST, "from": SRC, "data_offsets": {NAME: [start, end]}, "drop": [NAMES],
 ///   "append": n}`: a safetensors file with header entries re-pointed or dropped and `n` zero
 ///   bytes appended, its data otherwise kept.
@@ -112,6 +113,13 @@ enum BadInputSetup {
         for (name, text) in step["set_entries"]?.objectValue ?? [] {
             let data = Array((text.stringValue ?? "").utf8)
             if let j = entries.firstIndex(where: { $0.name == name }) { entries[j].data = data } else { entries.append((name, data)) }
+        }
+        for (name, change) in step["set_float32"]?.objectValue ?? [] {
+            guard let j = entries.firstIndex(where: { $0.name == name }), let at = change["at"]?.intValue, (at + 1) * 4 <= entries[j].data.count else {
+                throw Failure(description: "set_float32: no float32 \(change["at"]?.compact ?? "?") in entry '\(name)'")
+            }
+            let value = change["value"]?.doubleValue.map(Float.init) ?? Float(change["value"]?.stringValue ?? "nan") ?? .nan
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { entries[j].data.replaceSubrange(at * 4..<(at + 1) * 4, with: $0) }
         }
         guard let i = entries.firstIndex(where: { $0.name.hasSuffix("data.pkl") }) else { return try StoredZip.archive(entries) }
         func lines(_ v: JSONValue?) -> [String] { v?.arrayValue?.compactMap(\.stringValue) ?? [] }

@@ -101,6 +101,37 @@ import Testing
         #expect(message(path).hasPrefix("cannot read '\(path)': missing weights pos_embed.W_pos, blocks.0.attn.W_Q"))
     }
 
+    /// The reference model's state dict with one element of `name` replaced.
+    private func stateDict(setting name: String, at flat: Int, to value: Float) throws -> [(name: String, tensor: TensorData)] {
+        try TorchCheckpoint(contentsOf: Fixtures.checkpoint(seed: 0)).tensors.map { entry in
+            guard entry.name == name, var values = entry.tensor.floats() else { return entry }
+            values[flat] = value
+            return (entry.name, TensorData(float32: values, shape: entry.tensor.shape))
+        }
+    }
+
+    @Test func aNaNOrInfiniteWeightIsRefusedNamingTheTensorAndItsFirstBadIndex() throws {
+        // W_Q is [4, 128, 32]: flat index 1·128·32 + 5·32 + 7 is [1, 5, 7].
+        var dict = try stateDict(setting: "blocks.0.attn.W_Q", at: 128 * 32 + 5 * 32 + 7, to: .nan)
+        #expect(throws: ArtefactReadError(file: "nan.pt", "'blocks.0.attn.W_Q' holds nan at [1, 5, 7]; weights must be finite (a diverged training run or a damaged file)")) {
+            _ = try TransformerWeights(stateDict: dict, file: "nan.pt")
+        }
+        dict = try stateDict(setting: "unembed.b_U", at: 3, to: -.infinity)
+        #expect(throws: ArtefactReadError(file: "inf.pt", "'unembed.b_U' holds -inf at [3]; weights must be finite (a diverged training run or a damaged file)")) {
+            _ = try TransformerWeights(stateDict: dict, file: "inf.pt")
+        }
+        // A float64 weight beyond float32's range would become infinite when converted.
+        dict = dict.map { entry in
+            guard entry.name == "unembed.b_U", let values = entry.tensor.doubles() else { return entry }
+            var wide = values.map { $0.isFinite ? $0 : 1e300 }
+            wide[0] = 0.5
+            return (entry.name, TensorData(dtype: .float64, shape: entry.tensor.shape, bytes: wide.withUnsafeBytes { Array($0) }))
+        }
+        #expect(throws: ArtefactReadError(file: "wide.pt", "'unembed.b_U' holds 1e+300 at [3], beyond the range of float32 weights")) {
+            _ = try TransformerWeights(stateDict: dict, file: "wide.pt")
+        }
+    }
+
     /// `body`'s error message, or "no error"; "timed out" (and the FIFO `unblocking` opened
     /// for writing, so that a reader stuck opening it returns) when it takes over 20 s.
     private func messageWithin20Seconds(unblocking fifo: String? = nil, _ body: @escaping @Sendable () throws -> Void) -> String {
