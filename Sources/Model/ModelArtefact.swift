@@ -23,20 +23,35 @@ public enum ModelArtefact {
         try (json + Data("\n".utf8)).write(to: URL(fileURLWithPath: directory + "/" + configFile))
     }
 
-    /// Reads a model artefact directory, or a bare `.safetensors` file.
+    /// What a model input is, for messages about a path that is something else.
+    public static let expected = "a model artefact directory (model.safetensors and config.json) or a safetensors file"
+
+    /// Reads a model artefact directory, or a bare `.safetensors` file. Each file is checked
+    /// to be a regular file before it is opened (a FIFO would block the reader).
     public static func read(_ path: String) throws(ArtefactReadError) -> TransformerWeights {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ArtefactReadError(file: path, "no such file or directory")
+        let kind = PathKind(of: path)
+        switch kind {
+        case .missing: throw ArtefactReadError(file: path, "no such file or directory")
+        case .directory, .regularFile: break
+        default: throw ArtefactReadError(file: path, "it is \(kind.described); expected \(expected)")
         }
-        let file = isDirectory.boolValue ? path + "/" + weightsFile : path
+        let isDirectory = kind == .directory
+        let file = isDirectory ? path + "/" + weightsFile : path
+        if isDirectory, PathKind(of: file) == .missing {
+            throw ArtefactReadError(file: file, "cannot be read (a model artefact holds \(weightsFile) and \(configFile))")
+        }
+        try PathKind.requireRegularFile(file, expected: "a safetensors file")
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ArtefactReadError(file: file, "cannot be read (a model artefact holds \(weightsFile) and \(configFile))")
         }
         var actFn = "relu"
-        if isDirectory.boolValue, let c = FileManager.default.contents(atPath: path + "/" + configFile),
-           let object = try? JSONSerialization.jsonObject(with: c) as? [String: Any], let a = object["act_fn"] as? String {
-            actFn = a
+        let config = path + "/" + configFile
+        if isDirectory, PathKind(of: config) != .missing {
+            try PathKind.requireRegularFile(config, expected: "a JSON file")
+            if let c = FileManager.default.contents(atPath: config),
+               let object = try? JSONSerialization.jsonObject(with: c) as? [String: Any], let a = object["act_fn"] as? String {
+                actFn = a
+            }
         }
         let decoded = try Safetensors.decode(data, file: file)
         return try TransformerWeights(stateDict: decoded.tensors, file: file, actFn: actFn)

@@ -88,6 +88,15 @@ enum StageInputs {
         return edges
     }
 
+    /// Fails unless `path` is a regular file, naming it (as the user knows it) and what it is
+    /// instead ("cannot read 'bad/model.pt': it is a directory; expected ..."). For inputs that must be files,
+    /// checked before anything opens them (opening a FIFO blocks).
+    static func requireFile(_ path: String, expected: String) throws {
+        if let problem = PathKind.problem(reading: path, expected: expected) {
+            throw StageFailure(ArtefactReadError(file: displayName(path), problem).description)
+        }
+    }
+
     /// Runs `body`, turning its error into a stage failure that names `path` as the user knows
     /// it (see `displayName`).
     static func reading<T>(_ path: String, _ body: () throws -> T) throws -> T {

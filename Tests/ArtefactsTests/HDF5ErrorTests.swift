@@ -31,7 +31,7 @@ import Testing
             let empty = directory + "/empty.h5"
             _ = FileManager.default.createFile(atPath: empty, contents: Data())
             #expect(message { _ = try HDF5File(path: empty) } == "cannot read '\(empty)': not an HDF5 file (it has no HDF5 signature)")
-            #expect(message { _ = try HDF5File(path: directory) } == "cannot read '\(directory)': it is a directory, not an HDF5 file")
+            #expect(message { _ = try HDF5File(path: directory) } == "cannot read '\(directory)': it is a directory; expected an HDF5 file")
         }
     }
 
@@ -143,4 +143,38 @@ import Testing
         #expect(HDF5Library.condensed(other) == other)
         #expect(HDF5Library.condensed("inflate() failed") == "inflate() failed")
     }
+}
+
+/// A FIFO or device where an HDF5 file is expected is refused before HDF5 opens it (opening a
+/// FIFO blocks until a writer comes).
+@Suite struct HDF5SpecialFileTests {
+    @Test func aFIFOOrADeviceIsRefusedWithoutBeingOpened() throws {
+        try withTemporaryDirectory { directory in
+            let fifo = directory + "/pipe.h5"
+            #expect(mkfifo(fifo, 0o644) == 0)
+            let outcome = DispatchGroup()
+            let result = HDF5Outcome()
+            outcome.enter()
+            Thread.detachNewThread {
+                result.set(message { _ = try HDF5File(path: fifo) })
+                outcome.leave()
+            }
+            if outcome.wait(timeout: .now() + 20) == .timedOut {
+                // Let the stuck open return (a reader is waiting), then fail.
+                let fd = open(fifo, O_WRONLY | O_NONBLOCK)
+                if fd >= 0 { close(fd) }
+                _ = outcome.wait(timeout: .now() + 5)
+                Issue.record("opening a FIFO did not return within 20 s")
+            }
+            #expect(result.get() == "cannot read '\(fifo)': it is a named pipe (FIFO); expected an HDF5 file")
+            #expect(message { _ = try HDF5File(path: "/dev/null") } == "cannot read '/dev/null': it is a character device; expected an HDF5 file")
+        }
+    }
+}
+
+private final class HDF5Outcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text = "no result"
+    func set(_ t: String) { lock.withLock { text = t } }
+    func get() -> String { lock.withLock { text } }
 }

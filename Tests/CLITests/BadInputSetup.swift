@@ -18,8 +18,14 @@ import Foundation
 ///   `keep_rows` (dataset: rows), `drop_last` (dataset: axis whose last index goes),
 ///   `set_element` (dataset: {"at": [...], "value": number or "nan"/"inf"}), `as_int32` (datasets)
 /// - `{"pt": DST, "from": SRC, "pickle": [lines] | "patch": {"find": [lines], "replace": [lines]},
-///   "drop_entries": [...]}`: a `.pt` ZIP whose `data.pkl` is assembled (`PickleAssembler`) or
-///   patched, the other entries kept from SRC; without SRC, the one entry `archive/data.pkl`.
+///   "drop_entries": [...], "set_entries": {NAME: text}, "set_float32": {NAME: {"at": i,
+///   "value": number or "nan"/"inf"/"-inf"}}}`: a `.pt` ZIP whose `data.pkl` is assembled
+///   (`PickleAssembler`) or patched, entries set to a text or one float32 of a storage changed,
+///   the other entries kept from SRC; without SRC, the one entry `archive/data.pkl`.
+/// - `{"safetensors": DST, "from": SRC, "data_offsets": {NAME: [start, end]}, "drop": [NAMES],
+///   "append": n}`: a safetensors file with header entries re-pointed or dropped and `n` zero
+///   bytes appended, its data otherwise kept.
+/// - `{"fifo": DST}`: a named pipe.
 enum BadInputSetup {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -58,6 +64,10 @@ enum BadInputSetup {
             try HDF5Rewrite(step).copy(try source(), to: path)
         case "pt":
             try write(try checkpoint(step, source: step["from"] == nil ? nil : try bytes()))
+        case "safetensors":
+            try write(try safetensors(step, source: try bytes()))
+        case "fifo":
+            guard mkfifo(path, 0o644) == 0 else { throw Failure(description: "mkfifo \(path): \(String(cString: strerror(errno)))") }
         default:
             throw Failure(description: "unknown setup operation '\(op)'")
         }
@@ -100,6 +110,17 @@ enum BadInputSetup {
         var entries = try source.map { try StoredZip.entries(of: $0) } ?? [(name: "archive/data.pkl", data: [])]
         let dropped = Set(step["drop_entries"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         entries.removeAll { dropped.contains($0.name) }
+        for (name, text) in step["set_entries"]?.objectValue ?? [] {
+            let data = Array((text.stringValue ?? "").utf8)
+            if let j = entries.firstIndex(where: { $0.name == name }) { entries[j].data = data } else { entries.append((name, data)) }
+        }
+        for (name, change) in step["set_float32"]?.objectValue ?? [] {
+            guard let j = entries.firstIndex(where: { $0.name == name }), let at = change["at"]?.intValue, (at + 1) * 4 <= entries[j].data.count else {
+                throw Failure(description: "set_float32: no float32 \(change["at"]?.compact ?? "?") in entry '\(name)'")
+            }
+            let value = change["value"]?.doubleValue.map(Float.init) ?? Float(change["value"]?.stringValue ?? "nan") ?? .nan
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { entries[j].data.replaceSubrange(at * 4..<(at + 1) * 4, with: $0) }
+        }
         guard let i = entries.firstIndex(where: { $0.name.hasSuffix("data.pkl") }) else { return try StoredZip.archive(entries) }
         func lines(_ v: JSONValue?) -> [String] { v?.arrayValue?.compactMap(\.stringValue) ?? [] }
         if let pickle = step["pickle"] {
@@ -114,6 +135,34 @@ enum BadInputSetup {
             entries[i].data = Array(data[..<at]) + replace + Array(data[(at + find.count)...])
         }
         return try StoredZip.archive(entries)
+    }
+}
+
+extension BadInputSetup {
+    /// A safetensors file's header edited (see `BadInputSetup`): the data section is kept, so
+    /// the edits make the header disagree with it.
+    fileprivate static func safetensors(_ step: JSONValue, source: [UInt8]) throws -> [UInt8] {
+        guard source.count >= 8 else { throw Failure(description: "safetensors: the source is shorter than 8 bytes") }
+        let length = source.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard 8 + length <= source.count, case let .object(entries)? = try? JSONValue.parse(Data(source[8..<8 + length])) else {
+            throw Failure(description: "safetensors: the source's header is not a JSON object")
+        }
+        let dropped = Set(step["drop"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let offsets = step["data_offsets"]?.objectValue ?? []
+        var header: [(String, JSONValue)] = []
+        for (name, value) in entries where !dropped.contains(name) {
+            guard let (_, new) = offsets.first(where: { $0.0 == name }), case let .object(fields) = value else {
+                header.append((name, value))
+                continue
+            }
+            header.append((name, .object(fields.map { $0.0 == "data_offsets" ? ($0.0, new) : $0 })))
+        }
+        var text = JSONValue.object(header).compact
+        while text.utf8.count % 8 != 0 { text += " " }
+        var out = withUnsafeBytes(of: UInt64(text.utf8.count).littleEndian, Array.init)
+        out += Array(text.utf8) + source[(8 + length)...]
+        out += [UInt8](repeating: 0, count: step["append"]?.intValue ?? 0)
+        return out
     }
 }
 

@@ -100,4 +100,85 @@ import Testing
         try CheckpointBuilder.zip([("archive/data.pkl", pickle), ("archive/data/0", [UInt8](repeating: 0, count: 58368))], to: path)
         #expect(message(path).hasPrefix("cannot read '\(path)': missing weights pos_embed.W_pos, blocks.0.attn.W_Q"))
     }
+
+    /// The reference model's state dict with one element of `name` replaced.
+    private func stateDict(setting name: String, at flat: Int, to value: Float) throws -> [(name: String, tensor: TensorData)] {
+        try TorchCheckpoint(contentsOf: Fixtures.checkpoint(seed: 0)).tensors.map { entry in
+            guard entry.name == name, var values = entry.tensor.floats() else { return entry }
+            values[flat] = value
+            return (entry.name, TensorData(float32: values, shape: entry.tensor.shape))
+        }
+    }
+
+    @Test func aNaNOrInfiniteWeightIsRefusedNamingTheTensorAndItsFirstBadIndex() throws {
+        // W_Q is [4, 128, 32]: flat index 1·128·32 + 5·32 + 7 is [1, 5, 7].
+        var dict = try stateDict(setting: "blocks.0.attn.W_Q", at: 128 * 32 + 5 * 32 + 7, to: .nan)
+        #expect(throws: ArtefactReadError(file: "nan.pt", "'blocks.0.attn.W_Q' holds nan at [1, 5, 7]; weights must be finite (a diverged training run or a damaged file)")) {
+            _ = try TransformerWeights(stateDict: dict, file: "nan.pt")
+        }
+        dict = try stateDict(setting: "unembed.b_U", at: 3, to: -.infinity)
+        #expect(throws: ArtefactReadError(file: "inf.pt", "'unembed.b_U' holds -inf at [3]; weights must be finite (a diverged training run or a damaged file)")) {
+            _ = try TransformerWeights(stateDict: dict, file: "inf.pt")
+        }
+        // A float64 weight beyond float32's range would become infinite when converted.
+        dict = dict.map { entry in
+            guard entry.name == "unembed.b_U", let values = entry.tensor.doubles() else { return entry }
+            var wide = values.map { $0.isFinite ? $0 : 1e300 }
+            wide[0] = 0.5
+            return (entry.name, TensorData(dtype: .float64, shape: entry.tensor.shape, bytes: wide.withUnsafeBytes { Array($0) }))
+        }
+        #expect(throws: ArtefactReadError(file: "wide.pt", "'unembed.b_U' holds 1e+300 at [3], beyond the range of float32 weights")) {
+            _ = try TransformerWeights(stateDict: dict, file: "wide.pt")
+        }
+    }
+
+    /// `body`'s error message, or "no error"; "timed out" (and the FIFO `unblocking` opened
+    /// for writing, so that a reader stuck opening it returns) when it takes over 20 s.
+    private func messageWithin20Seconds(unblocking fifo: String? = nil, _ body: @escaping @Sendable () throws -> Void) -> String {
+        let result = LockedMessage()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            do { try body(); result.set("no error") } catch { result.set("\(error)") }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 20) == .success else {
+            if let fifo { let fd = open(fifo, O_WRONLY | O_NONBLOCK); if fd >= 0 { close(fd) } }
+            _ = done.wait(timeout: .now() + 5)
+            return "timed out"
+        }
+        return result.get()
+    }
+
+    @Test func aDirectoryAFIFOOrADeviceIsRefusedBeforeItIsOpened() throws {
+        let directory = dir + "/model.pt", fifo = dir + "/pipe.pt"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let cases = [(directory, "a directory"), (fifo, "a named pipe (FIFO)"), ("/dev/null", "a character device")]
+        for (path, kind) in cases {
+            #expect(messageWithin20Seconds(unblocking: fifo) { _ = try TorchCheckpoint(contentsOf: path) }
+                    == "cannot read '\(path)': it is \(kind); expected a PyTorch checkpoint file (a torch.save ZIP archive)")
+        }
+        // A model input may be an artefact directory or a safetensors file, nothing else.
+        for (path, kind) in cases.dropFirst() {
+            #expect(messageWithin20Seconds(unblocking: fifo) { _ = try ModelArtefact.read(path) }
+                    == "cannot read '\(path)': it is \(kind); expected a model artefact directory (model.safetensors and config.json) or a safetensors file")
+        }
+        // Inside an artefact directory, model.safetensors must be a file.
+        let artefact = dir + "/artefact"
+        try FileManager.default.createDirectory(atPath: artefact + "/model.safetensors", withIntermediateDirectories: true)
+        #expect(messageWithin20Seconds { _ = try ModelArtefact.read(artefact) }
+                == "cannot read '\(artefact)/model.safetensors': it is a directory; expected a safetensors file")
+        try FileManager.default.removeItem(atPath: artefact + "/model.safetensors")
+        #expect(mkfifo(artefact + "/model.safetensors", 0o644) == 0)
+        #expect(messageWithin20Seconds(unblocking: artefact + "/model.safetensors") { _ = try ModelArtefact.read(artefact) }
+                == "cannot read '\(artefact)/model.safetensors': it is a named pipe (FIFO); expected a safetensors file")
+    }
+}
+
+/// A message handed from a reader thread to the test.
+private final class LockedMessage: @unchecked Sendable {
+    private let lock = NSLock()
+    private var message = "no result"
+    func set(_ m: String) { lock.withLock { message = m } }
+    func get() -> String { lock.withLock { message } }
 }

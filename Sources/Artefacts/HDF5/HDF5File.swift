@@ -53,9 +53,12 @@ public final class HDF5File: @unchecked Sendable {
             guard fid >= 0 else { throw failure(.libraryFailure, "HDF5 could not create it (\(HDF5Library.innermostErrorMessage()))") }
             return fid
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw failure(.fileNotFound, "no such file") }
-        guard !isDirectory.boolValue else { throw failure(.notHDF5, "it is a directory, not an HDF5 file") }
+        // Before HDF5 opens it: opening a FIFO would block until a writer came.
+        switch PathKind(of: path) {
+        case .regularFile: break
+        case .missing: throw failure(.fileNotFound, "no such file")
+        case let kind: throw failure(.notHDF5, "it is \(kind.described); expected an HDF5 file")
+        }
         let signature = H5Fis_hdf5(path)
         guard signature >= 0 else { throw failure(.libraryFailure, "HDF5 could not look for its signature (\(HDF5Library.innermostErrorMessage()))") }
         guard signature > 0 else { throw failure(.notHDF5, "not an HDF5 file (it has no HDF5 signature)") }

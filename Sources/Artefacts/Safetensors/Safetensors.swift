@@ -71,8 +71,34 @@ public enum Safetensors {
             }
             found.append((name, TensorData(dtype: dtype, shape: shape, bytes: Array(body[offsets[0]..<offsets[1]])), offsets[0]))
         }
-        found.sort { $0.start < $1.start }
+        found.sort { ($0.start, $0.tensor.bytes.count, $0.name) < ($1.start, $1.tensor.bytes.count, $1.name) }
+        try requireExactCover(found.map { ($0.name, $0.start, $0.start + $0.tensor.bytes.count) }, dataBytes: body.count, fail: fail)
         return (found.map { ($0.name, $0.tensor) }, metadata)
+    }
+
+    /// The format lays the tensors end to end: sorted by offset, each starts where the one
+    /// before ends, and the last ends at the end of the file (what the reference reader checks).
+    /// Overlapping ranges would read one tensor's bytes as another's (W_K a copy of W_Q), and a
+    /// gap or trailing bytes mean the header does not describe the data.
+    private static func requireExactCover(_ ranges: [(name: String, start: Int, end: Int)], dataBytes: Int,
+                                          fail: (String) -> ArtefactReadError) throws(ArtefactReadError) {
+        var cursor = 0
+        var previous: (name: String, start: Int, end: Int)?
+        for range in ranges {
+            if let previous, range.start < cursor {
+                throw fail("tensors '\(previous.name)' (data_offsets [\(previous.start), \(previous.end)]) and '\(range.name)' (data_offsets [\(range.start), \(range.end)]) overlap; each byte of the data section belongs to one tensor")
+            }
+            if range.start > cursor {
+                let place = previous.map { "between '\($0.name)' and '\(range.name)'" } ?? "before '\(range.name)'"
+                throw fail("bytes [\(cursor), \(range.start)) of the data section, \(place), belong to no tensor; the tensors must cover the data section without gaps")
+            }
+            cursor = range.end
+            previous = range
+        }
+        guard cursor == dataBytes else {
+            let after = previous.map { "after the last tensor '\($0.name)' (data_offsets [\($0.start), \($0.end)])" } ?? "and the header declares no tensor"
+            throw fail("the data section has \(dataBytes - cursor) bytes \(after); the tensors must cover it exactly (trailing bytes)")
+        }
     }
 
     private static func quote(_ s: String) -> String {

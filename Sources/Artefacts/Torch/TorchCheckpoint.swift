@@ -11,7 +11,9 @@ public struct TorchCheckpoint: Sendable {
 
     /// Reads and checks a checkpoint. Every failure names the file and what is wrong with it.
     public init(contentsOf path: String) throws(ArtefactReadError) {
-        guard FileManager.default.fileExists(atPath: path) else { throw ArtefactReadError(file: path, "no such file") }
+        // Before opening: ZIPFoundation scans a directory for its end record forever, and a FIFO
+        // or device would block or never end.
+        try PathKind.requireRegularFile(path, expected: Self.expected)
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
             throw ArtefactReadError(file: path, "the file is empty (0 bytes), so it is not a PyTorch checkpoint")
         }
@@ -24,6 +26,9 @@ public struct TorchCheckpoint: Sendable {
         try self.init(archive: archive, file: path)
     }
 
+    /// What a checkpoint file is, for messages about a path that is something else.
+    public static let expected = "a PyTorch checkpoint file (a torch.save ZIP archive)"
+
     private init(archive: Archive, file path: String) throws(ArtefactReadError) {
         func fail(_ problem: String) -> ArtefactReadError { ArtefactReadError(file: path, problem) }
         let entries = Array(archive)
@@ -32,6 +37,7 @@ public struct TorchCheckpoint: Sendable {
         }
         let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
         let pickle = try Self.read(pickleEntry, from: archive, limit: 64 << 20, fail: fail)
+        let byteOrder = try Self.byteOrder(archive["\(prefix)byteorder"], from: archive, fail: fail)
         try self.init(pickle: pickle, file: path) { (request) throws(ArtefactReadError) in
             let entryName = "\(prefix)data/\(request.key)"
             guard let entry = archive[entryName] else {
@@ -40,8 +46,40 @@ public struct TorchCheckpoint: Sendable {
             guard entry.uncompressedSize == UInt64(request.byteCount) else {
                 throw fail("storage '\(request.key)' (for '\(request.tensor)') should hold \(request.count) \(request.dtype.rawValue) values (\(request.byteCount) bytes) but its entry has \(entry.uncompressedSize) bytes")
             }
-            return try Self.read(entry, from: archive, limit: request.byteCount, fail: fail)
+            let bytes = try Self.read(entry, from: archive, limit: request.byteCount, fail: fail)
+            return byteOrder == .big ? Self.byteSwapped(bytes, elementSize: request.dtype.byteSize) : bytes
         }
+    }
+
+    /// The byte order of a checkpoint's storages, from its `byteorder` entry.
+    enum ByteOrder: String {
+        case little, big
+    }
+
+    /// `torch.save` records the byte order of the machine that saved the storages; `torch.load`
+    /// byte-swaps them when it differs from its own, and refuses any other value. Without the
+    /// entry (older versions of torch.save wrote none) the storages are taken as little-endian,
+    /// as torch does on the little-endian machines that wrote them.
+    private static func byteOrder(_ entry: Entry?, from archive: Archive, fail: (String) -> ArtefactReadError) throws(ArtefactReadError) -> ByteOrder {
+        guard let entry else { return .little }
+        let bytes = try read(entry, from: archive, limit: 64, fail: fail)
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let order = ByteOrder(rawValue: text) else {
+            let shown = text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 ? String($0) : "\\u{\(String($0.value, radix: 16))}" }.joined()
+            throw fail("entry '\(entry.path)' says the storages' byte order is '\(shown)'; torch.save writes 'little' or 'big'")
+        }
+        return order
+    }
+
+    /// Big-endian storages as the little-endian bytes `TensorData` holds: each element of
+    /// `elementSize` bytes reversed (a no-op for one-byte types).
+    static func byteSwapped(_ bytes: [UInt8], elementSize: Int) -> [UInt8] {
+        guard elementSize > 1 else { return bytes }
+        var out = bytes
+        for start in stride(from: 0, to: bytes.count - elementSize + 1, by: elementSize) {
+            for i in 0..<elementSize { out[start + i] = bytes[start + elementSize - 1 - i] }
+        }
+        return out
     }
 
     /// A state dict from its `data.pkl` and a source of storages: `storage` returns the bytes

@@ -8,6 +8,7 @@ struct FeatureLabels {
     private var frequencies: [NodeLayer: [Int: Int]] = [:]
 
     init(_ path: String) throws {
+        try StageInputs.requireFile(path, expected: "a probe stage's labels.json")
         guard let data = FileManager.default.contents(atPath: path),
               let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let layers = root["layers"] as? [String: Any] else {

@@ -35,6 +35,8 @@ public struct ImportCheckpointStage: StageKind {
             throw StageFailure("the stage has no 'checkpoint' input")
         }
         var format = context.params.string("format") ?? "auto"
+        // Before anything opens it: a directory sent the ZIP reader into an endless scan.
+        try StageInputs.requireFile(path, expected: Self.expected[format] ?? Self.expected["auto"]!)
         if format == "auto" { format = Self.detectFormat(path) }
         let weights = try StageInputs.reading(path) { () throws -> TransformerWeights in
             if format == "torch" {
@@ -48,6 +50,13 @@ public struct ImportCheckpointStage: StageKind {
         try ModelArtefact.write(weights, to: out, provenance: ["source_sha256": digest, "source_format": format])
         progress.report(1, "written")
     }
+
+    /// What the input must be, by `format`.
+    static let expected = [
+        "auto": "a PyTorch checkpoint file (.pt, a torch.save ZIP archive) or a safetensors file",
+        "torch": TorchCheckpoint.expected,
+        "safetensors": "a safetensors file",
+    ]
 
     /// A safetensors file starts with an 8-byte header length and then '{'; anything else is
     /// read as a torch ZIP, whose reader explains what is wrong with it.

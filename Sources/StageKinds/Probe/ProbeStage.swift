@@ -246,6 +246,7 @@ public struct ProbeStage: StageKind {
         case "column":
             guard let file else { throw StageFailure("target 'column' needs the 'targets' input (one integer per pair)") }
             let name = (file as NSString).lastPathComponent
+            try StageInputs.requireFile(file, expected: "a text file of one integer class per pair")
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw StageFailure("cannot read '\(name)' as UTF-8 text") }
             let separators = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: ",[]"))
             let words = text.components(separatedBy: separators).filter { !$0.isEmpty }

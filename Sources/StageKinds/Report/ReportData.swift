@@ -248,6 +248,7 @@ struct ReportData {
     }
 
     static func json(_ path: String, input: String, _ key: Key) throws -> JSONValue {
+        try StageInputs.requireFile(path, expected: "a stage's .json output")
         guard let data = FileManager.default.contents(atPath: path) else { throw StageFailure("input '\(input)' \(describe(key)): cannot read \(path)") }
         do { return try JSONValue.parse(data) } catch {
             throw StageFailure("input '\(input)' \(describe(key)) is not JSON (\(error)); give it a stage's .json output")
@@ -256,6 +257,7 @@ struct ReportData {
 
     /// train's metrics.jsonl: one JSON object per line, every line an evaluation.
     static func trainingCurve(_ path: String, _ key: Key) throws -> [TrainingPoint] {
+        try StageInputs.requireFile(path, expected: "train's metrics.jsonl")
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw StageFailure("input 'training' \(describe(key)): cannot read \(path)")
         }
