@@ -71,4 +71,31 @@ import Testing
         let forged = try #require(throws: StageFailure.self) { try LineageInput.json(ws.root + "/forged.json", role: "labels") }
         #expect(forged.message.contains("member 'model_sha256' is seed0, not a SHA-256 digest"), "\(forged.message)")
     }
+
+    /// The report's fan-in inputs: files of one seed must share a model, of one seed and basis a basis.
+    @Test func theReportRefusesFilesOfOneSeedAndBasisFromDifferentBases() throws {
+        let ws = TestWorkspace()
+        let (modelA, modelB) = (String(repeating: "a", count: 64), String(repeating: "b", count: 64))
+        let (lib, pca, other) = (String(repeating: "1", count: 64), String(repeating: "2", count: 64), String(repeating: "3", count: 64))
+        func summary(_ name: String, model: String, basis: String) -> String {
+            ws.write(name, #"{"model_sha256": "\#(model)", "basis_sha256": "\#(basis)"}"#)
+            return ws.root + "/" + name
+        }
+        func context(_ inputs: [String: [(String, seed: Int, basis: String)]]) -> StageContext {
+            var c = StageContext(instanceName: "report", params: StageParams(.object([])), inputs: inputs.mapValues { $0.map(\.0) }, outputs: [:],
+                                 outputDirectory: ws.root, checkpointDirectory: ws.root, progressFile: ws.root + "/progress", threads: 1, workspace: ws.root)
+            c.inputItems = inputs.mapValues { $0.map { JSONValue.object([("seed", .int($0.seed)), ("basis", .string($0.basis))]) } }
+            return c
+        }
+        let bases = [(summary("lib.json", model: modelA, basis: lib), seed: 0, basis: "lib"), (summary("pca.json", model: modelA, basis: pca), seed: 0, basis: "pca")]
+        try ReportLineage.check(context(["bases": bases, "edges": [(summary("edges.json", model: modelA, basis: lib), seed: 0, basis: "lib")]]), defaultSeed: "0")
+
+        let otherBasis = context(["bases": bases, "edges": [(summary("edges-other.json", model: modelA, basis: other), seed: 0, basis: "lib")]])
+        let failure = try #require(throws: StageFailure.self) { try ReportLineage.check(otherBasis, defaultSeed: "0") }
+        #expect(failure.message == "'\(ws.root)/edges-other.json' (edges, seed 0, basis lib) comes from basis 333333333333…, but '\(ws.root)/lib.json' (bases, seed 0, basis lib) comes from basis 111111111111…: give the report the files of one basis per seed and basis")
+
+        let otherModel = context(["bases": [bases[0], (summary("pca-b.json", model: modelB, basis: pca), seed: 0, basis: "pca")]])
+        let mixed = try #require(throws: StageFailure.self) { try ReportLineage.check(otherModel, defaultSeed: "0") }
+        #expect(mixed.message.hasSuffix("comes from model bbbbbbbbbbbb…, but '\(ws.root)/lib.json' (bases, seed 0, basis lib) comes from model aaaaaaaaaaaa…: give the report the files of one model per seed"), "\(mixed.message)")
+    }
 }
