@@ -19,6 +19,7 @@ public enum ActivationFile {
         public var split: String
         public var trainFraction: Double
         public var splitSeed: Int
+        /// The identity of the model (`model_sha256`): the SHA-256 of its weights file.
         public var modelDigest: String
         public var runnerVersion: String
 
@@ -72,7 +73,8 @@ public enum ActivationFile {
         try root.set(description.trainFraction, for: "train_fraction")
         try root.set(description.splitSeed, for: "split_seed")
         try root.set(indices.count, for: "n_samples")
-        try root.set(description.modelDigest, for: "model_sha256")
+        // Its lineage: the identity of the model that computed it (`ArtefactLineage`).
+        try ArtefactLineage([.model: description.modelDigest]).write(to: file)
         try root.set(description.runnerVersion, for: "runner_version")
         try root.set(layers.map(\.rawValue).joined(separator: ","), for: "node_layers")
 

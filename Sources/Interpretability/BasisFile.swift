@@ -4,14 +4,16 @@ import Numerics
 /// The HDF5 layout `fit-basis` writes: one group per node layer with
 /// `C` (orig × kept), `C_pinv` (kept × orig), `values` (Λ for LIB, in V order; variances D for
 /// PCA), `gram_eigenvalues` (|eigenvalues| of G, descending), and for the layers with
-/// statistics `mean` and `gram`. Attributes give the basis kind and the kept dimensions.
+/// statistics `mean` and `gram`. Attributes give the basis kind, the kept dimensions and the
+/// lineage (`model_sha256`, `activations_sha256`: the model and activations it was fitted on).
 public enum BasisFile {
     public static let format = "runner-basis/1"
 
     public static func write(_ bases: [NodeLayer: InteractionBasis], statistics: [NodeLayer: LayerStatistics],
-                             kind: String, options: BasisFitOptions, to path: String) throws(HDF5Error) {
+                             kind: String, options: BasisFitOptions, lineage: ArtefactLineage, to path: String) throws(HDF5Error) {
         let file = try HDF5File(path: path, mode: .create)
         try file.attributes.set(format, for: "format")
+        try lineage.write(to: file)
         try file.attributes.set(kind, for: "basis")
         try file.attributes.set(options.threshold, for: "truncation_threshold")
         try file.attributes.set(options.centred, for: "centred")

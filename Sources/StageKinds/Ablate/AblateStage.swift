@@ -11,7 +11,7 @@ public struct AblateStage: StageKind {
     public init() {}
 
     public let name = "ablate"
-    public let version = 1
+    public let version = 2
     public let summary = "Node ablation curves or edge-ablation bisection of a basis on the test split → ablation.json + ablation.h5."
 
     static let layerNames = ["ln1.0", "ln2.0", "unembed"]
@@ -64,14 +64,25 @@ public struct AblateStage: StageKind {
         let layers = (context.params.strings("layers") ?? Self.layerNames).compactMap { NodeLayer(name: $0) }
         let edgeMode = context.params.string("mode") == "edge"
         let bases = try StageInputs.bases(basisPath, config: weights.config, layers: layers + (edgeMode ? layers.compactMap(\.next) : []))
-        let file = try HDF5File(path: h5, mode: .create)
-        try file.attributes.set("runner-ablation/1", for: "format")
-        try file.attributes.set(base, for: "no_ablation_accuracy")
-        var results: [(String, JSONValue)] = [("no_ablation_accuracy", .double(base)), ("n_test", .int(labels.count))]
-
+        let modelInput = try LineageInput.model(modelPath), basisInput = try LineageInput.hdf5(basisPath, role: "basis")
+        try basisInput.require(.model, of: modelInput, remedy: "fit the basis on this model, or give the model it was fitted on")
+        var lineage = ArtefactLineage([.model: modelInput.digest, .basis: basisInput.digest])
+        var edges: [NodeLayer: Matrix<Double>] = [:]
         if edgeMode {
             guard let edgesPath = context.inputs["edges"]?.first else { throw StageFailure("edge mode needs the 'edges' input") }
-            let edges = try StageInputs.edges(edgesPath, of: bases)
+            edges = try StageInputs.edges(edgesPath, of: bases)
+            let edgesInput = try LineageInput.hdf5(edgesPath, role: "edges")
+            try edgesInput.require(.basis, of: basisInput, remedy: "compute the edges with this basis, or give the basis they were computed with")
+            try edgesInput.require(.model, of: modelInput, remedy: "compute the edges from this model")
+            lineage = lineage.adding(.edges, edgesInput.digest)
+        }
+        let file = try HDF5File(path: h5, mode: .create)
+        try file.attributes.set("runner-ablation/1", for: "format")
+        try lineage.write(to: file)
+        try file.attributes.set(base, for: "no_ablation_accuracy")
+        var results: [(String, JSONValue)] = lineage.jsonMembers + [("no_ablation_accuracy", .double(base)), ("n_test", .int(labels.count))]
+
+        if edgeMode {
             let tolerance = context.params.double("tolerance") ?? 0.001
             var sections: [(String, JSONValue)] = []
             for (n, layer) in layers.enumerated() {

@@ -12,7 +12,7 @@ public struct ClusterStage: StageKind {
     public init() {}
 
     public let name = "cluster"
-    public let version = 1
+    public let version = 2
     public let summary = "Leiden clustering of the interaction graph (edges normalised by the edge bisection) → clusters.json + clusters.csv."
 
     public var parameters: [ParameterSpec] {
@@ -45,6 +45,16 @@ public struct ClusterStage: StageKind {
         do { graph = try InteractionGraph(edges: edges, masks: masks) } catch {
             throw StageFailure("'\(StageInputs.displayName(edgesPath))' (edges) and '\(StageInputs.displayName(bisectionPath))' (bisection) do not fit: \(error.description)")
         }
+        // The masks set ε only for the edges they were bisected on, and labels name the features
+        // of one basis: the shapes may agree for another seed's or another rule's files.
+        let edgesInput = try LineageInput.hdf5(edgesPath, role: "edges"), bisectionInput = try LineageInput.hdf5(bisectionPath, role: "bisection")
+        try bisectionInput.require(.edges, of: edgesInput, remedy: "give the edges the bisection was computed from, or bisect these edges")
+        if let labelsPath = context.inputs["labels"]?.first {
+            try LineageInput.json(labelsPath, role: "labels")
+                .require(same: .basis, as: edgesInput, remedy: "label the features of the basis the edges were computed with")
+        }
+        let lineage = try ArtefactLineage([.model: edgesInput.recordedDigest(.model), .basis: edgesInput.recordedDigest(.basis),
+                                           .edges: edgesInput.digest])
         progress.report(0.2, "graph: \(graph.nodes.count) nodes, \(graph.graph.edgeCount) edges")
 
         let leiden: LeidenClustering
@@ -75,7 +85,7 @@ public struct ClusterStage: StageKind {
             clusters.append(.object(entry))
         }
         let sizes = graph.nodes.indices.filter { numbers[$0] > 0 }.count
-        let output = JSONValue.object([
+        let fields: [(String, JSONValue)] = [
             ("resolution", .double(leiden.resolution)), ("seed", .int(Int(leiden.seed))), ("iterations", .int(leiden.iterations)),
             ("randomness", .double(leiden.randomness)),
             ("modularity", .double(result.modularity)), ("quality", .double(result.quality)),
@@ -86,7 +96,8 @@ public struct ClusterStage: StageKind {
             ("membership", .object(InteractionGraph.layers.map { layer in
                 (layer.rawValue, .array(graph.nodes.indices.filter { graph.nodes[$0].layer == layer }.map { .int(numbers[$0]) }))
             })),
-        ])
+        ]
+        let output = JSONValue.object(lineage.jsonMembers + fields)
         try Data((output.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
         var rows = [["node", "layer", "feature", "cluster", "label", "dominant_frequency"]]
         for (id, node) in graph.nodes.enumerated() {

@@ -63,7 +63,7 @@ public struct CollectStage: StageKind {
         let description = ActivationFile.Description(
             p: data.p, split: split, trainFraction: context.params.double("train_fraction") ?? 0.3,
             splitSeed: context.params.int("split_seed") ?? 0,
-            modelDigest: try SHA256.hex(fileAt: modelPath + "/" + ModelArtefact.weightsFile), runnerVersion: RunnerBuild.version)
+            modelDigest: try ModelIdentity.digest(ofModelAt: modelPath), runnerVersion: RunnerBuild.version)
         let batch = context.params.int("batch_size") ?? 1024
         let level = context.params.int("compression") ?? 4
         let report = { (f: Double) in progress.report(f, "\(Int(f * Double(indices.count)))/\(indices.count) samples") }

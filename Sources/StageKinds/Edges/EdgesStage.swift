@@ -11,7 +11,7 @@ public struct EdgesStage: StageKind {
     public init() {}
 
     public let name = "edges"
-    public let version = 2
+    public let version = 3
     public let summary = "Squared interaction edges between consecutive node layers for a fitted basis → edges.h5 + edges.json."
 
     public var parameters: [ParameterSpec] {
@@ -53,6 +53,13 @@ public struct EdgesStage: StageKind {
         let model = FoldedTransformer<Double>(weights)
         let bases = try StageInputs.bases(basisPath, config: weights.config, layers: NodeLayer.allCases)
         let activations = try StageInputs.activations(actPath, config: weights.config)
+        // The activations need only come from the model: edges may be taken on other samples
+        // than the basis was fitted on.
+        let modelInput = try LineageInput.model(modelPath)
+        let basisInput = try LineageInput.hdf5(basisPath, role: "basis"), collected = try LineageInput.hdf5(actPath, role: "activations")
+        try basisInput.require(.model, of: modelInput, remedy: "fit the basis on this model, or give the model it was fitted on")
+        try collected.require(.model, of: modelInput, remedy: "collect the activations from this model")
+        let lineage = ArtefactLineage([.model: modelInput.digest, .activations: collected.digest, .basis: basisInput.digest])
         let integration: EdgeIntegration
         do { integration = try Self.integration(context.params) } catch { throw StageFailure(error.description) }
         progress.report(0.1, "inputs read; edges with \(integration)")
@@ -61,6 +68,7 @@ public struct EdgesStage: StageKind {
 
         let file = try HDF5File(path: out, mode: .create)
         try file.attributes.set("runner-edges/1", for: "format")
+        try lineage.write(to: file)
         try file.attributes.set("E[i, j]: edge from input feature j to output feature i (squared gradient × input, train mean)", for: "description")
         var sections: [(String, JSONValue)] = []
         for layer in [NodeLayer.ln1, .ln2, .unembed] {
@@ -73,7 +81,10 @@ public struct EdgesStage: StageKind {
         try file.attributes.set(integration.rule.rawValue, for: "integration")
         try file.attributes.set(integration.steps, for: "integration_steps")
         try file.close()
-        let json = JSONValue.object([("basis", .string(bases[.ln1]?.kind.rawValue ?? "?")),
+        // The summary records the edges it describes too (see fit-basis's summary).
+        let described = lineage.adding(.edges, try SHA256.hex(fileAt: out))
+        let head: [(String, JSONValue)] = [("basis", .string(bases[.ln1]?.kind.rawValue ?? "?"))] + described.jsonMembers
+        let json = JSONValue.object(head + [
                                      ("integration", .object([("rule", .string(integration.rule.rawValue)), ("steps", .int(integration.steps))])),
                                      ("sections", .object(sections))])
         try Data((json.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: summary))

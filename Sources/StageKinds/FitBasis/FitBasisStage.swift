@@ -11,7 +11,7 @@ public struct FitBasisStage: StageKind {
     public init() {}
 
     public let name = "fit-basis"
-    public let version = 1
+    public let version = 2
     public let summary = "Fit the LIB (Jacobian) or PCA basis of every node layer from collected activations → basis.h5 + basis.json."
 
     public var parameters: [ParameterSpec] {
@@ -50,16 +50,25 @@ public struct FitBasisStage: StageKind {
         let kind = context.params.string("basis") ?? "lib"
         // Every layer is read and shape-checked against the model before any work.
         let activations = try StageInputs.activations(actPath, config: weights.config, includingOutput: options.rotateFinalNodeLayer)
+        let modelInput = try LineageInput.model(modelPath), collected = try LineageInput.hdf5(actPath, role: "activations")
+        try collected.require(.model, of: modelInput, remedy: "collect the activations from this model")
         progress.report(0.2, "activations read")
         let fit = try BasisFit.fit(model: model, activations: activations, which: kind == "pca" ? .pca : .lib, options: options)
         let bases = kind == "pca" ? fit.pca : fit.lib
         progress.report(0.9, "bases fitted")
-        try BasisFile.write(bases, statistics: fit.statistics, kind: kind, options: options, to: out)
-        try Data((Self.summary(bases, statistics: fit.statistics, kind: kind).pretty() + "\n").utf8).write(to: URL(fileURLWithPath: summary))
+        let lineage = ArtefactLineage([.model: modelInput.digest, .activations: collected.digest])
+        try BasisFile.write(bases, statistics: fit.statistics, kind: kind, options: options, lineage: lineage, to: out)
+        // The summary records the basis it describes too, so that the report can tell that its
+        // summaries of one seed and basis are of the same basis.
+        let described = lineage.adding(.basis, try SHA256.hex(fileAt: out))
+        try Data((Self.summary(bases, statistics: fit.statistics, kind: kind, lineage: described).pretty() + "\n").utf8)
+            .write(to: URL(fileURLWithPath: summary))
     }
 
-    static func summary(_ bases: [NodeLayer: InteractionBasis], statistics: [NodeLayer: LayerStatistics], kind: String) -> JSONValue {
-        .object([("basis", .string(kind)), ("layers", .object(NodeLayer.allCases.compactMap { layer in
+    static func summary(_ bases: [NodeLayer: InteractionBasis], statistics: [NodeLayer: LayerStatistics], kind: String,
+                        lineage: ArtefactLineage) -> JSONValue {
+        let head: [(String, JSONValue)] = [("basis", .string(kind))] + lineage.jsonMembers
+        return .object(head + [("layers", .object(NodeLayer.allCases.compactMap { layer in
             guard let b = bases[layer] else { return nil }
             var fields: [(String, JSONValue)] = [
                 ("orig_dim", .int(b.originalDimension)), ("kept_dim", .int(b.keptDimension)), ("gram_dim", .int(b.gramDimension)),

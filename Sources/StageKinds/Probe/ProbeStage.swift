@@ -12,7 +12,7 @@ public struct ProbeStage: StageKind {
     public init() {}
 
     public let name = "probe"
-    public let version = 1
+    public let version = 2
     public let summary = "Fourier labels of basis features (→ labels.json, labels.csv, features.csv) or linear probes of a layer's features (→ probe.json, probe.csv)."
 
     static let basisLayers = ["ln1.0", "ln2.0", "unembed"]
@@ -105,19 +105,26 @@ public struct ProbeStage: StageKind {
                 throw StageFailure("the basis file has no basis for node layer '\(name)'")
             }
         }
+        let modelInput = try LineageInput.model(modelPath)
+        var lineage = ArtefactLineage([.model: modelInput.digest])
+        if let basisPath = context.inputs["basis"]?.first {
+            let basisInput = try LineageInput.hdf5(basisPath, role: "basis")
+            try basisInput.require(.model, of: modelInput, remedy: "fit the basis on this model, or give the model it was fitted on")
+            lineage = lineage.adding(.basis, basisInput.digest)
+        }
         progress.report(0.02, "forward pass over \(data.count) pairs")
         let activations = PairFeatures.forward(model, dataset: data)
         if context.params.string("method") == "linear" {
-            try runLinear(context, progress: progress, data: data, bases: bases, activations: activations, nCtx: weights.config.nCtx)
+            try runLinear(context, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
         } else {
-            try runFourier(context, progress: progress, data: data, bases: bases, activations: activations, nCtx: weights.config.nCtx)
+            try runFourier(context, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
         }
     }
 
     // MARK: - Fourier labels
 
     private func runFourier(_ context: StageContext, progress: ProgressSink, data: ModularAdditionDataset,
-                            bases: [NodeLayer: InteractionBasis]?, activations: TransformerActivations<Float>, nCtx: Int) throws {
+                            bases: [NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>, nCtx: Int) throws {
         guard let json = context.outputs["labels"], let csv = context.outputs["table"], let long = context.outputs["features"] else {
             throw StageFailure("the stage's outputs are missing")
         }
@@ -162,12 +169,13 @@ public struct ProbeStage: StageKind {
                 ("basis", .string(Self.basisName(basis, layer: layer))), ("features", .int(labels.count)), ("labels", .array(entries)),
             ])))
         }
-        let result = JSONValue.object([
+        let fields: [(String, JSONValue)] = [
             ("method", .string("fourier")), ("p", .int(data.p)), ("samples", .int(data.count)),
             ("selection", .object([("coverage", .double(FourierLabels.coverage)), ("smallest", .double(FourierLabels.smallest)),
                                    ("max_labels", .int(FourierLabels.maximumKept))])),
             ("layers", .object(layerJSON)),
-        ])
+        ]
+        let result = JSONValue.object(lineage.jsonMembers + fields)
         try Data((result.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
         try Data(CSVText.make(rows).utf8).write(to: URL(fileURLWithPath: csv))
         try Data(CSVText.make(longRows).utf8).write(to: URL(fileURLWithPath: long))
@@ -176,7 +184,7 @@ public struct ProbeStage: StageKind {
     // MARK: - Linear probes
 
     private func runLinear(_ context: StageContext, progress: ProgressSink, data: ModularAdditionDataset,
-                           bases: [NodeLayer: InteractionBasis]?, activations: TransformerActivations<Float>, nCtx: Int) throws {
+                           bases: [NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>, nCtx: Int) throws {
         guard let json = context.outputs["results"], let csv = context.outputs["table"] else { throw StageFailure("the stage's outputs are missing") }
         let params = context.params
         let target = params.string("target") ?? "sum"
@@ -223,14 +231,15 @@ public struct ProbeStage: StageKind {
                 ("results", .array(results)),
             ])))
         }
-        let result = JSONValue.object([
+        let fields: [(String, JSONValue)] = [
             ("method", .string("linear")), ("target", .string(target)), ("classes", .int(classes)),
             ("model", .string(options.model.rawValue)), ("penalty", .double(options.penalty)),
             ("max_iterations", .int(options.maxIterations)), ("tolerance", .double(options.tolerance)),
             ("n_train", .int(train.count)), ("n_test", .int(test.count)),
             ("majority_class_test_accuracy", .double(Self.majorityRate(targets, train: train, test: test, classes: classes))),
             ("layers", .object(layerJSON)),
-        ])
+        ]
+        let result = JSONValue.object(lineage.jsonMembers + fields)
         try Data((result.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
         try Data(CSVText.make(rows).utf8).write(to: URL(fileURLWithPath: csv))
     }

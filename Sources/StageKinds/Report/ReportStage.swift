@@ -67,6 +67,7 @@ public struct ReportStage: StageKind {
         let params = context.params
         let title = params.string("title") ?? "LIB and PCA on modular addition"
         let data = try ReportData(context, defaultSeed: String(params.int("seed") ?? 0))
+        try ReportLineage.check(context, defaultSeed: String(params.int("seed") ?? 0))
         progress.report(0.1, "read \(data.seeds.count) seeds, bases \(data.bases.joined(separator: ", "))")
 
         let tables = ReportTables(data: data)
