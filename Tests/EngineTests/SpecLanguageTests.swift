@@ -189,3 +189,47 @@ import StageKinds
         #expect(Suggestion.closest(to: "zzz", in: ["command"]) == nil)
     }
 }
+
+@Suite struct SpecTextTests {
+    private func decode(_ bytes: [UInt8]) -> String {
+        switch SpecText.decode(bytes, file: "p.json", what: "the spec") {
+        case let .success(text): return "text: " + text
+        case let .failure(d): return d.description
+        }
+    }
+
+    @Test func aUTF8ByteOrderMarkIsSkipped() {
+        #expect(decode([0xEF, 0xBB, 0xBF] + Array("{}".utf8)) == "text: {}")
+    }
+
+    @Test func invalidUTF8IsPlacedByByteOffsetLineAndColumn() {
+        // "é" is two bytes but one column; the bad byte is on line 2.
+        let bytes = Array("{\"a\": \"é\",\n \"b\": \"".utf8) + [0xFF] + Array("\"}".utf8)
+        #expect(decode(bytes) == "p.json:2:8: invalid UTF-8 at byte offset 19 (byte 0xFF); save the spec as UTF-8")
+    }
+
+    @Test(arguments: [
+        ([0x22, 0xC0, 0xAF, 0x22], 1),        // an overlong '/'
+        ([0x22, 0xED, 0xA0, 0x80, 0x22], 1),  // a UTF-16 surrogate
+        ([0x22, 0xF4, 0x90, 0x80, 0x80], 1),  // past U+10FFFF
+        ([0x22, 0x61, 0xE2, 0x82], 2),        // cut short at the end
+        ([0x22, 0xE2, 0x82, 0xAC, 0x80], 4),  // a stray continuation byte after '€'
+    ] as [([UInt8], Int)])
+    func illFormedSequencesAreFound(_ bytes: [UInt8], offset: Int) {
+        #expect(SpecText.firstInvalidUTF8(bytes) == offset)
+    }
+
+    @Test func wellFormedUTF8PassesUnchanged() {
+        #expect(SpecText.firstInvalidUTF8(Array("{\"a\": \"€ 𝄞 é\"}".utf8)) == nil)
+    }
+
+    @Test func wideEncodingsAreNamed() {
+        let json = "{\"pipeline\": \"p\"}"
+        #expect(decode([0xFF, 0xFE] + Array(json.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+                == "p.json: the spec is UTF-16 (it starts with a byte-order mark FF FE); save it as UTF-8")
+        #expect(decode(Array(json.utf16).flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] })
+                == "p.json: the spec is UTF-16 (big-endian, without a byte-order mark: it starts with the bytes 00 7B 00 22); save it as UTF-8")
+        #expect(decode([0, 0, 0xFE, 0xFF, 0, 0, 0, 0x7B]).hasPrefix("p.json: the spec is UTF-32 (it starts with a byte-order mark 00 00 FE FF)"))
+        #expect(decode([0x7B, 0, 0, 0]).hasPrefix("p.json: the spec is UTF-32 (little-endian"))
+    }
+}

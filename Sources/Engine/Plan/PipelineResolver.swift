@@ -24,14 +24,10 @@ public struct PipelineResolver: Sendable {
     }
 
     public func resolve(specPath: String, overrides: [String] = []) throws(SpecErrors) -> Pipeline {
-        let data: Data
-        do {
-            data = try FileSystem.readFile(absolute(specPath))
-        } catch {
-            throw SpecErrors(file: specPath, diagnostics: [Diagnostic(file: specPath, location: .synthesized, pointer: nil,
-                                                                      message: "cannot read the spec: \(String(cString: strerror(ENOENT)))")])
+        switch SpecText.read(absolute(specPath), file: specPath, what: "the spec") {
+        case let .success(text): return try resolve(text: text, specPath: specPath, overrides: overrides)
+        case let .failure(diagnostic): throw SpecErrors(file: specPath, diagnostics: [diagnostic])
         }
-        return try resolve(text: String(decoding: data, as: UTF8.self), specPath: specPath, overrides: overrides)
     }
 
     func absolute(_ path: String) -> String {
