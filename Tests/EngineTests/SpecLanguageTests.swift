@@ -190,6 +190,62 @@ import StageKinds
     }
 }
 
+@Suite struct SpecNameTests {
+    @Test(arguments: ["p", "train", "train-1.v2", "_x", "0", "modadd_reference", "a..b"])
+    func pathNamesAreAccepted(_ name: String) {
+        #expect(SpecName.isPathName(name))
+    }
+
+    @Test(arguments: ["", ".", "..", ".runner", "-rf", "a/b", "a b", "é", "a@1", "a:b", "a\u{0}b"])
+    func namesThatAreNotPlainFileNamesAreRefused(_ name: String) {
+        #expect(!SpecName.isPathName(name))
+    }
+
+    @Test func identifiersAreLettersDigitsAndUnderscores() {
+        #expect(SpecName.isIdentifier("model_2"))
+        #expect(!SpecName.isIdentifier("my-out"))
+        #expect(!SpecName.isIdentifier("a.b"))
+        #expect(!SpecName.isIdentifier(""))
+    }
+
+    @Test func aComponentMayHaveTwoHundredAndFiftyFiveBytes() {
+        #expect(SpecName.lengthProblem(String(repeating: "a", count: 255), what: "x") == nil)
+        #expect(SpecName.lengthProblem(String(repeating: "a", count: 256), what: "x")
+                == "x is 256 bytes long, more than the 255 bytes a file name may have")
+        // Bytes, not characters: 128 two-byte characters are 256 bytes.
+        #expect(SpecName.lengthProblem(String(repeating: "é", count: 128), what: "x") != nil)
+    }
+}
+
+@Suite struct EnvironmentNamesTests {
+    private func clashes(_ names: [String], numbered: Bool = true, reserved: [String: String] = [:]) -> [String] {
+        var variables = EnvironmentNames(prefix: "RUNNER_INPUT_", what: "input", numbered: numbered, reserved: reserved)
+        return names.compactMap { variables.insert($0) }
+    }
+
+    @Test func namesDifferingOnlyInCaseClash() {
+        #expect(clashes(["x", "X"]) == ["inputs 'x' and 'X' both make the environment variable RUNNER_INPUT_X (names may not differ only in case)"])
+    }
+
+    @Test func aNameClashesWithTheNumberedVariablesOfAnother() {
+        #expect(clashes(["a", "a_count"]).count == 1)
+        #expect(clashes(["a_0", "a"]).count == 1)
+        #expect(clashes(["a", "A_12_item"]).count == 1)
+        #expect(clashes(["a", "a_count"]).first?.contains("RUNNER_INPUT_A_COUNT") == true)
+    }
+
+    @Test func distinctVariablesDoNotClash() {
+        #expect(clashes(["a", "b", "a_b", "ab", "a_1x", "a_item"]).isEmpty)
+        // Outputs have no numbered variables.
+        #expect(clashes(["a", "a_count"], numbered: false).isEmpty)
+    }
+
+    @Test func aReservedVariableIsNamed() {
+        #expect(clashes(["dir"], numbered: false, reserved: ["DIR": "the output directory"])
+                == ["input 'dir' makes the environment variable RUNNER_INPUT_DIR, which holds the output directory; rename the input"])
+    }
+}
+
 @Suite struct SpecTextTests {
     private func decode(_ bytes: [UInt8]) -> String {
         switch SpecText.decode(bytes, file: "p.json", what: "the spec") {
@@ -231,5 +287,52 @@ import StageKinds
                 == "p.json: the spec is UTF-16 (big-endian, without a byte-order mark: it starts with the bytes 00 7B 00 22); save it as UTF-8")
         #expect(decode([0, 0, 0xFE, 0xFF, 0, 0, 0, 0x7B]).hasPrefix("p.json: the spec is UTF-32 (it starts with a byte-order mark 00 00 FE FF)"))
         #expect(decode([0x7B, 0, 0, 0]).hasPrefix("p.json: the spec is UTF-32 (little-endian"))
+    }
+}
+
+@Suite struct SpecNameResolutionTests {
+    private func errors(_ text: String, overrides: [String] = []) -> [String] {
+        do {
+            _ = try PipelineResolver(registry: .standard, workspace: "/nonexistent").resolve(text: text, specPath: "spec.json", overrides: overrides)
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    private func command(_ stage: String, outputs: String = #"{"o": "o.txt"}"#) -> String {
+        #"{"pipeline": "p", "stages": {"\#(stage)": {"kind": "command", "params": {"shell": "true", "outputs": \#(outputs)}}}}"#
+    }
+
+    @Test func namesThatWouldLeaveTheirDirectoryAreRefused() {
+        #expect(errors(command("..")).count == 1)
+        #expect(errors(command(".runner")).count == 1)
+        #expect(errors(#"{"pipeline": "..", "stages": {"a": {"kind": "command", "params": {"shell": "true", "outputs": {"o": "o"}}}}}"#)
+                == [#"spec.json:1:14 at /pipeline: 'pipeline' must be a name of ASCII letters, digits, '_', '-' and '.', starting with a letter, digit or '_', found string "..""#])
+    }
+
+    @Test func outputPathsStayInsideTheOutputDirectoryInPlainComponents() {
+        #expect(errors(command("a", outputs: #"{"o": "sub/o.txt", "p": "sub//p.txt/"}"#)).isEmpty)
+        #expect(errors(command("a", outputs: #"{"o": "sub/.hidden"}"#)).count == 1)
+        #expect(errors(command("a", outputs: #"{"o": "./o.txt"}"#)).count == 1)
+        #expect(errors(command("a", outputs: #"{"o": "/o.txt"}"#)).count == 1)
+    }
+
+    @Test func outputPathsAreNormalised() throws {
+        let p = try PipelineResolver(registry: .standard, workspace: "/nonexistent")
+            .resolve(text: command("a", outputs: #"{"o": "sub//o.txt/"}"#), specPath: "spec.json")
+        #expect(p.instances[0].outputs.map(\.path) == ["sub/o.txt"])
+    }
+
+    @Test func everyStageKindsOwnOutputsPassTheSameChecks() {
+        // A kind's fixed outputs go through OutputValidation too; the standard kinds' must pass.
+        for kind in KindRegistry.standard.names.compactMap({ KindRegistry.standard[$0] }) where kind.name != "command" {
+            var sink = DiagnosticSink(file: "spec.json")
+            let params = ParameterValidation.validate(JSONNode(.object([]), at: .synthesized), kind: kind, pointer: .root, sink: &sink)
+            guard let params else { continue }  // a kind with required params
+            let checked = OutputValidation.checked(kind.outputs(for: params), params: JSONNode(.object([]), at: .synthesized),
+                                                   stage: JSONNode(.object([]), at: .synthesized), pointer: .root, sink: &sink)
+            #expect(checked != nil, "\(kind.name): \(sink.diagnostics)")
+        }
     }
 }

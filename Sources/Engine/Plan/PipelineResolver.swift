@@ -64,9 +64,14 @@ public struct PipelineResolver: Sendable {
         }
         var name = "pipeline"
         if let n = root["pipeline"] {
-            if let s = n.string, isValidName(s) { name = s }
-            else {
-                sink.error("'pipeline' must be a name of letters, digits, '_', '-' or '.', found \(ParameterValidation.describe(n))",
+            if let s = n.string, SpecName.isPathName(s) {
+                if let problem = SpecName.lengthProblem(s, what: "the pipeline name (the directory results/<pipeline>)") {
+                    sink.error(problem, at: n.location, pointer: .root / "pipeline")
+                } else {
+                    name = s
+                }
+            } else {
+                sink.error("'pipeline' must be a name of \(SpecName.pathNameRule), found \(ParameterValidation.describe(n))",
                            at: n.location, pointer: .root / "pipeline")
             }
         } else {
@@ -108,11 +113,6 @@ public struct PipelineResolver: Sendable {
                                 stageNames: stageMembers.map(\.key))
         pipeline.executor = executor
         return pipeline
-    }
-
-    func isValidName(_ s: String) -> Bool {
-        !s.isEmpty && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-.".unicodeScalars.contains($0) }
-            && s.unicodeScalars.allSatisfy { $0.isASCII }
     }
 
     private func checkDuplicateKeys(_ node: JSONNode, pointer: JSONPointer, sink: inout DiagnosticSink) {
