@@ -336,3 +336,45 @@ import StageKinds
         }
     }
 }
+
+@Suite struct StageParamOverrideTests {
+    private func resolve(_ text: String, overrides: [String]) throws(SpecErrors) -> Pipeline {
+        try PipelineResolver(registry: .standard, workspace: "/nonexistent").resolve(text: text, specPath: "spec.json", overrides: overrides)
+    }
+
+    private func errors(_ text: String, overrides: [String]) -> [String] {
+        do {
+            _ = try resolve(text, overrides: overrides)
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    private let train = #"{"pipeline": "t", "params": {"epochs": 10}, "stages": {"train": {"kind": "train", "params": {"epochs": "${params.epochs}"}}}}"#
+
+    @Test func aStageParamIsTypedByItsKindNotByTheInterpolationItReplaces() throws {
+        let p = try resolve(train, overrides: ["stages.train.params.epochs=100"])
+        #expect(p.instances[0].params.int("epochs") == 100)
+    }
+
+    @Test func anIntegerParamRefusesANumberQuotingItAsTyped() {
+        #expect(errors(train, overrides: ["stages.train.params.epochs=1e3"])
+                == ["-S #1 'stages.train.params.epochs=1e3' at /stages/train/params/epochs: param 'epochs' of kind 'train' takes an integer >= 0, found '1e3'; 'runner kinds train' lists its params"])
+    }
+
+    @Test func aStringParamTakesTheTextAsTyped() throws {
+        let spec = #"{"pipeline": "c", "stages": {"a": {"kind": "command", "params": {"shell": "true", "outputs": {"o": "o"}}}}}"#
+        let p = try resolve(spec, overrides: ["stages.a.params.shell=1e3"])
+        #expect(p.instances[0].params.string("shell") == "1e3")
+        // A param the spec leaves at its default is typed by the kind as well.
+        let q = try resolve(spec, overrides: ["stages.a.params.threads=3"])
+        #expect(q.instances[0].resources.threads == 3)
+    }
+
+    @Test func aPipelineParamMessageQuotesTheValueAsTyped() {
+        let spec = #"{"pipeline": "c", "params": {"p": 113, "name": "x"}, "stages": {"a": {"kind": "command", "params": {"shell": "echo ${params.name}", "outputs": {"o": "o"}}}}}"#
+        #expect(errors(spec, overrides: ["p=1e3"]) == ["-S #1 'p=1e3' at /params/p: '1e3' could not be converted to an integer (the spec has 113)"])
+        #expect((try? resolve(spec, overrides: ["name=1e3"]))?.instances[0].params.string("shell") == "echo 1e3")
+    }
+}

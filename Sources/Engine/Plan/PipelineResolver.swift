@@ -56,7 +56,9 @@ public struct PipelineResolver: Sendable {
             case let .failure(d): sink.error(d.message, at: d.location, pointer: nil, hint: d.hint)
             }
         }
-        Override.apply(overrides, to: &root, sink: &sink)
+        Override.apply(overrides, to: &root, sink: &sink) { kind, param in
+            registry[kind]?.parameters.first { $0.name == param }?.type
+        }
 
         for m in root.members! where !Self.topLevelKeys.contains(m.key) {
             sink.error("unknown key '\(m.key)' at the top level (expected \(Self.topLevelKeys.map { "'\($0)'" }.joined(separator: ", ")))",
