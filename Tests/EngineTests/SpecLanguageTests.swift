@@ -370,6 +370,11 @@ import StageKinds
         // A param the spec leaves at its default is typed by the kind as well.
         let q = try resolve(spec, overrides: ["stages.a.params.threads=3"])
         #expect(q.instances[0].resources.threads == 3)
+        // So is one added with '+'.
+        let r = try resolve(spec, overrides: ["+stages.a.params.memory_mb=64"])
+        #expect(r.instances[0].resources.memoryMB == 64)
+        #expect(errors(spec, overrides: ["+stages.a.params.memory_mb=6.4e1"])
+                == ["-S #1 '+stages.a.params.memory_mb=6.4e1' at /stages/a/params/memory_mb: param 'memory_mb' of kind 'command' takes an integer >= 0, found '6.4e1'; 'runner kinds command' lists its params"])
     }
 
     @Test func aPipelineParamMessageQuotesTheValueAsTyped() {

@@ -127,7 +127,8 @@ extension Override {
                     members.append(JSONNode.Member(key: token, keyLocation: o.location, value: params))
                     node.content = .object(members)
                 } else if isLast && o.operation == .add {
-                    members.append(JSONNode.Member(key: token, keyLocation: o.location, value: JSONNode(value: o.value!, at: o.location)))
+                    guard let new = converted(replacing: nil) else { return }
+                    members.append(JSONNode.Member(key: token, keyLocation: o.location, value: JSONNode(value: new, at: o.location)))
                     node.content = .object(members)
                 } else {
                     let what = depth == 0 ? "section" : (o.path[0] == "stages" && depth == 1 ? "stage" : "param")
