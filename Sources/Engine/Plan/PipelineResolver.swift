@@ -30,6 +30,14 @@ public struct PipelineResolver: Sendable {
         }
     }
 
+    /// Resolves a spec given as the bytes of its file (decoded as `SpecText` decodes a file).
+    public func resolve(bytes: [UInt8], specPath: String, overrides: [String] = []) throws(SpecErrors) -> Pipeline {
+        switch SpecText.decode(bytes, file: specPath, what: "the spec") {
+        case let .success(text): return try resolve(text: text, specPath: specPath, overrides: overrides)
+        case let .failure(diagnostic): throw SpecErrors(file: specPath, diagnostics: [diagnostic])
+        }
+    }
+
     func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
