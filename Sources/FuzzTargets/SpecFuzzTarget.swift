@@ -23,12 +23,11 @@ public enum SpecFuzzTarget {
 
     public static func run(_ bytes: [UInt8]) -> FuzzOutcome {
         let parts = bytes.split(separator: 0, omittingEmptySubsequences: false)
-        let text = String(decoding: parts[0], as: UTF8.self)
         let overrides = parts.dropFirst().map { String(decoding: $0, as: UTF8.self) }
         let resolver = PipelineResolver(registry: .standard, workspace: workspace, defaultThreads: 1)
         let pipeline: Pipeline
         do {
-            pipeline = try resolver.resolve(text: text, specPath: "fuzz.json", overrides: overrides)
+            pipeline = try resolver.resolve(bytes: Array(parts[0]), specPath: "fuzz.json", overrides: overrides)
         } catch {
             return .rejected(error.description)
         }

@@ -6,7 +6,7 @@ import Testing
 @Suite(.serialized) struct UnprivilegedUserTests {
     static let spec = """
         {"pipeline": "d", "stages": {"mk": {"kind": "command", "params": {
-          "shell": "mkdir ${outputs.dir} && echo x > ${outputs.dir}/f", "outputs": {"dir": "out"}}}}}
+          "shell": "mkdir ${outputs.tree} && echo x > ${outputs.tree}/f", "outputs": {"tree": "out"}}}}}
         """
 
     /// `argv` run as an unprivileged user in `directory` (nil if none can be had).

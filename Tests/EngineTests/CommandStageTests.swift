@@ -122,8 +122,8 @@ import Testing
         let ws = TestWorkspace()
         ws.write("p.json", """
             {"pipeline": "d", "stages": {
-              "make": {"kind": "command", "params": {"shell": "mkdir -p ${outputs.dir}/sub; echo a > ${outputs.dir}/a.txt; echo b > ${outputs.dir}/sub/b.txt", "outputs": {"dir": "plots"}}},
-              "use": {"kind": "command", "inputs": {"d": "make:dir"}, "params": {"shell": "cat ${inputs.d}/a.txt ${inputs.d}/sub/b.txt > ${outputs.o}", "outputs": {"o": "o.txt"}}}
+              "make": {"kind": "command", "params": {"shell": "mkdir -p ${outputs.plots}/sub; echo a > ${outputs.plots}/a.txt; echo b > ${outputs.plots}/sub/b.txt", "outputs": {"plots": "plots"}}},
+              "use": {"kind": "command", "inputs": {"d": "make:plots"}, "params": {"shell": "cat ${inputs.d}/a.txt ${inputs.d}/sub/b.txt > ${outputs.o}", "outputs": {"o": "o.txt"}}}
             }}
             """)
         #expect(try ws.run("p.json").ran == ["make", "use"])

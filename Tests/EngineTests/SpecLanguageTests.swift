@@ -189,3 +189,197 @@ import StageKinds
         #expect(Suggestion.closest(to: "zzz", in: ["command"]) == nil)
     }
 }
+
+@Suite struct SpecNameTests {
+    @Test(arguments: ["p", "train", "train-1.v2", "_x", "0", "modadd_reference", "a..b"])
+    func pathNamesAreAccepted(_ name: String) {
+        #expect(SpecName.isPathName(name))
+    }
+
+    @Test(arguments: ["", ".", "..", ".runner", "-rf", "a/b", "a b", "é", "a@1", "a:b", "a\u{0}b"])
+    func namesThatAreNotPlainFileNamesAreRefused(_ name: String) {
+        #expect(!SpecName.isPathName(name))
+    }
+
+    @Test func identifiersAreLettersDigitsAndUnderscores() {
+        #expect(SpecName.isIdentifier("model_2"))
+        #expect(!SpecName.isIdentifier("my-out"))
+        #expect(!SpecName.isIdentifier("a.b"))
+        #expect(!SpecName.isIdentifier(""))
+    }
+
+    @Test func aComponentMayHaveTwoHundredAndFiftyFiveBytes() {
+        #expect(SpecName.lengthProblem(String(repeating: "a", count: 255), what: "x") == nil)
+        #expect(SpecName.lengthProblem(String(repeating: "a", count: 256), what: "x")
+                == "x is 256 bytes long, more than the 255 bytes a file name may have")
+        // Bytes, not characters: 128 two-byte characters are 256 bytes.
+        #expect(SpecName.lengthProblem(String(repeating: "é", count: 128), what: "x") != nil)
+    }
+}
+
+@Suite struct EnvironmentNamesTests {
+    private func clashes(_ names: [String], numbered: Bool = true, reserved: [String: String] = [:]) -> [String] {
+        var variables = EnvironmentNames(prefix: "RUNNER_INPUT_", what: "input", numbered: numbered, reserved: reserved)
+        return names.compactMap { variables.insert($0) }
+    }
+
+    @Test func namesDifferingOnlyInCaseClash() {
+        #expect(clashes(["x", "X"]) == ["inputs 'x' and 'X' both make the environment variable RUNNER_INPUT_X (names may not differ only in case)"])
+    }
+
+    @Test func aNameClashesWithTheNumberedVariablesOfAnother() {
+        #expect(clashes(["a", "a_count"]).count == 1)
+        #expect(clashes(["a_0", "a"]).count == 1)
+        #expect(clashes(["a", "A_12_item"]).count == 1)
+        #expect(clashes(["a", "a_count"]).first?.contains("RUNNER_INPUT_A_COUNT") == true)
+    }
+
+    @Test func distinctVariablesDoNotClash() {
+        #expect(clashes(["a", "b", "a_b", "ab", "a_1x", "a_item"]).isEmpty)
+        // Outputs have no numbered variables.
+        #expect(clashes(["a", "a_count"], numbered: false).isEmpty)
+    }
+
+    @Test func aReservedVariableIsNamed() {
+        #expect(clashes(["dir"], numbered: false, reserved: ["DIR": "the output directory"])
+                == ["input 'dir' makes the environment variable RUNNER_INPUT_DIR, which holds the output directory; rename the input"])
+    }
+}
+
+@Suite struct SpecTextTests {
+    private func decode(_ bytes: [UInt8]) -> String {
+        switch SpecText.decode(bytes, file: "p.json", what: "the spec") {
+        case let .success(text): return "text: " + text
+        case let .failure(d): return d.description
+        }
+    }
+
+    @Test func aUTF8ByteOrderMarkIsSkipped() {
+        #expect(decode([0xEF, 0xBB, 0xBF] + Array("{}".utf8)) == "text: {}")
+    }
+
+    @Test func invalidUTF8IsPlacedByByteOffsetLineAndColumn() {
+        // "é" is two bytes but one column; the bad byte is on line 2.
+        let bytes = Array("{\"a\": \"é\",\n \"b\": \"".utf8) + [0xFF] + Array("\"}".utf8)
+        #expect(decode(bytes) == "p.json:2:8: invalid UTF-8 at byte offset 19 (byte 0xFF); save the spec as UTF-8")
+    }
+
+    @Test(arguments: [
+        ([0x22, 0xC0, 0xAF, 0x22], 1),        // an overlong '/'
+        ([0x22, 0xED, 0xA0, 0x80, 0x22], 1),  // a UTF-16 surrogate
+        ([0x22, 0xF4, 0x90, 0x80, 0x80], 1),  // past U+10FFFF
+        ([0x22, 0x61, 0xE2, 0x82], 2),        // cut short at the end
+        ([0x22, 0xE2, 0x82, 0xAC, 0x80], 4),  // a stray continuation byte after '€'
+    ] as [([UInt8], Int)])
+    func illFormedSequencesAreFound(_ bytes: [UInt8], offset: Int) {
+        #expect(SpecText.firstInvalidUTF8(bytes) == offset)
+    }
+
+    @Test func wellFormedUTF8PassesUnchanged() {
+        #expect(SpecText.firstInvalidUTF8(Array("{\"a\": \"€ 𝄞 é\"}".utf8)) == nil)
+    }
+
+    @Test func wideEncodingsAreNamed() {
+        let json = "{\"pipeline\": \"p\"}"
+        #expect(decode([0xFF, 0xFE] + Array(json.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+                == "p.json: the spec is UTF-16 (it starts with a byte-order mark FF FE); save it as UTF-8")
+        #expect(decode(Array(json.utf16).flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] })
+                == "p.json: the spec is UTF-16 (big-endian, without a byte-order mark: it starts with the bytes 00 7B 00 22); save it as UTF-8")
+        #expect(decode([0, 0, 0xFE, 0xFF, 0, 0, 0, 0x7B]).hasPrefix("p.json: the spec is UTF-32 (it starts with a byte-order mark 00 00 FE FF)"))
+        #expect(decode([0x7B, 0, 0, 0]).hasPrefix("p.json: the spec is UTF-32 (little-endian"))
+    }
+}
+
+@Suite struct SpecNameResolutionTests {
+    private func errors(_ text: String, overrides: [String] = []) -> [String] {
+        do {
+            _ = try PipelineResolver(registry: .standard, workspace: "/nonexistent").resolve(text: text, specPath: "spec.json", overrides: overrides)
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    private func command(_ stage: String, outputs: String = #"{"o": "o.txt"}"#) -> String {
+        #"{"pipeline": "p", "stages": {"\#(stage)": {"kind": "command", "params": {"shell": "true", "outputs": \#(outputs)}}}}"#
+    }
+
+    @Test func namesThatWouldLeaveTheirDirectoryAreRefused() {
+        #expect(errors(command("..")).count == 1)
+        #expect(errors(command(".runner")).count == 1)
+        #expect(errors(#"{"pipeline": "..", "stages": {"a": {"kind": "command", "params": {"shell": "true", "outputs": {"o": "o"}}}}}"#)
+                == [#"spec.json:1:14 at /pipeline: 'pipeline' must be a name of ASCII letters, digits, '_', '-' and '.', starting with a letter, digit or '_', found string "..""#])
+    }
+
+    @Test func outputPathsStayInsideTheOutputDirectoryInPlainComponents() {
+        #expect(errors(command("a", outputs: #"{"o": "sub/o.txt", "p": "sub//p.txt/"}"#)).isEmpty)
+        #expect(errors(command("a", outputs: #"{"o": "sub/.hidden"}"#)).count == 1)
+        #expect(errors(command("a", outputs: #"{"o": "./o.txt"}"#)).count == 1)
+        #expect(errors(command("a", outputs: #"{"o": "/o.txt"}"#)).count == 1)
+    }
+
+    @Test func outputPathsAreNormalised() throws {
+        let p = try PipelineResolver(registry: .standard, workspace: "/nonexistent")
+            .resolve(text: command("a", outputs: #"{"o": "sub//o.txt/"}"#), specPath: "spec.json")
+        #expect(p.instances[0].outputs.map(\.path) == ["sub/o.txt"])
+    }
+
+    @Test func everyStageKindsOwnOutputsPassTheSameChecks() {
+        // A kind's fixed outputs go through OutputValidation too; the standard kinds' must pass.
+        for kind in KindRegistry.standard.names.compactMap({ KindRegistry.standard[$0] }) where kind.name != "command" {
+            var sink = DiagnosticSink(file: "spec.json")
+            let params = ParameterValidation.validate(JSONNode(.object([]), at: .synthesized), kind: kind, pointer: .root, sink: &sink)
+            guard let params else { continue }  // a kind with required params
+            let checked = OutputValidation.checked(kind.outputs(for: params), params: JSONNode(.object([]), at: .synthesized),
+                                                   stage: JSONNode(.object([]), at: .synthesized), pointer: .root, sink: &sink)
+            #expect(checked != nil, "\(kind.name): \(sink.diagnostics)")
+        }
+    }
+}
+
+@Suite struct StageParamOverrideTests {
+    private func resolve(_ text: String, overrides: [String]) throws(SpecErrors) -> Pipeline {
+        try PipelineResolver(registry: .standard, workspace: "/nonexistent").resolve(text: text, specPath: "spec.json", overrides: overrides)
+    }
+
+    private func errors(_ text: String, overrides: [String]) -> [String] {
+        do {
+            _ = try resolve(text, overrides: overrides)
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    private let train = #"{"pipeline": "t", "params": {"epochs": 10}, "stages": {"train": {"kind": "train", "params": {"epochs": "${params.epochs}"}}}}"#
+
+    @Test func aStageParamIsTypedByItsKindNotByTheInterpolationItReplaces() throws {
+        let p = try resolve(train, overrides: ["stages.train.params.epochs=100"])
+        #expect(p.instances[0].params.int("epochs") == 100)
+    }
+
+    @Test func anIntegerParamRefusesANumberQuotingItAsTyped() {
+        #expect(errors(train, overrides: ["stages.train.params.epochs=1e3"])
+                == ["-S #1 'stages.train.params.epochs=1e3' at /stages/train/params/epochs: param 'epochs' of kind 'train' takes an integer >= 0, found '1e3'; 'runner kinds train' lists its params"])
+    }
+
+    @Test func aStringParamTakesTheTextAsTyped() throws {
+        let spec = #"{"pipeline": "c", "stages": {"a": {"kind": "command", "params": {"shell": "true", "outputs": {"o": "o"}}}}}"#
+        let p = try resolve(spec, overrides: ["stages.a.params.shell=1e3"])
+        #expect(p.instances[0].params.string("shell") == "1e3")
+        // A param the spec leaves at its default is typed by the kind as well.
+        let q = try resolve(spec, overrides: ["stages.a.params.threads=3"])
+        #expect(q.instances[0].resources.threads == 3)
+        // So is one added with '+'.
+        let r = try resolve(spec, overrides: ["+stages.a.params.memory_mb=64"])
+        #expect(r.instances[0].resources.memoryMB == 64)
+        #expect(errors(spec, overrides: ["+stages.a.params.memory_mb=6.4e1"])
+                == ["-S #1 '+stages.a.params.memory_mb=6.4e1' at /stages/a/params/memory_mb: param 'memory_mb' of kind 'command' takes an integer >= 0, found '6.4e1'; 'runner kinds command' lists its params"])
+    }
+
+    @Test func aPipelineParamMessageQuotesTheValueAsTyped() {
+        let spec = #"{"pipeline": "c", "params": {"p": 113, "name": "x"}, "stages": {"a": {"kind": "command", "params": {"shell": "echo ${params.name}", "outputs": {"o": "o"}}}}}"#
+        #expect(errors(spec, overrides: ["p=1e3"]) == ["-S #1 'p=1e3' at /params/p: '1e3' could not be converted to an integer (the spec has 113)"])
+        #expect((try? resolve(spec, overrides: ["name=1e3"]))?.instances[0].params.string("shell") == "echo 1e3")
+    }
+}

@@ -137,14 +137,16 @@ public struct WorkspaceConfig: Sendable {
         var config = WorkspaceConfig()
         guard FileSystem.exists(path) else { return config }
         var sink = DiagnosticSink(file: path)
+        let text: String
+        switch SpecText.read(path, file: path, what: "the workspace config") {
+        case let .success(t): text = t
+        case let .failure(diagnostic): throw SpecErrors(file: path, diagnostics: [diagnostic])
+        }
         let root: JSONNode
         do {
-            root = try JSONParser.parse(String(decoding: try FileSystem.readFile(path), as: UTF8.self))
-        } catch let error as JSONSyntaxError {
-            sink.error("invalid JSON: \(error.message)", at: .file(line: error.line, column: error.column), pointer: nil)
-            throw sink.failure
+            root = try JSONParser.parse(text)
         } catch {
-            sink.error("cannot read the workspace config: \(error)", at: .synthesized, pointer: nil)
+            sink.error("invalid JSON: \(error.message)", at: .file(line: error.line, column: error.column), pointer: nil)
             throw sink.failure
         }
         guard let members = root.members else {

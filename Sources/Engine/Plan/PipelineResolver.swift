@@ -24,14 +24,18 @@ public struct PipelineResolver: Sendable {
     }
 
     public func resolve(specPath: String, overrides: [String] = []) throws(SpecErrors) -> Pipeline {
-        let data: Data
-        do {
-            data = try FileSystem.readFile(absolute(specPath))
-        } catch {
-            throw SpecErrors(file: specPath, diagnostics: [Diagnostic(file: specPath, location: .synthesized, pointer: nil,
-                                                                      message: "cannot read the spec: \(String(cString: strerror(ENOENT)))")])
+        switch SpecText.read(absolute(specPath), file: specPath, what: "the spec") {
+        case let .success(text): return try resolve(text: text, specPath: specPath, overrides: overrides)
+        case let .failure(diagnostic): throw SpecErrors(file: specPath, diagnostics: [diagnostic])
         }
-        return try resolve(text: String(decoding: data, as: UTF8.self), specPath: specPath, overrides: overrides)
+    }
+
+    /// Resolves a spec given as the bytes of its file (decoded as `SpecText` decodes a file).
+    public func resolve(bytes: [UInt8], specPath: String, overrides: [String] = []) throws(SpecErrors) -> Pipeline {
+        switch SpecText.decode(bytes, file: specPath, what: "the spec") {
+        case let .success(text): return try resolve(text: text, specPath: specPath, overrides: overrides)
+        case let .failure(diagnostic): throw SpecErrors(file: specPath, diagnostics: [diagnostic])
+        }
     }
 
     func absolute(_ path: String) -> String {
@@ -60,7 +64,9 @@ public struct PipelineResolver: Sendable {
             case let .failure(d): sink.error(d.message, at: d.location, pointer: nil, hint: d.hint)
             }
         }
-        Override.apply(overrides, to: &root, sink: &sink)
+        Override.apply(overrides, to: &root, sink: &sink) { kind, param in
+            registry[kind]?.parameters.first { $0.name == param }?.type
+        }
 
         for m in root.members! where !Self.topLevelKeys.contains(m.key) {
             sink.error("unknown key '\(m.key)' at the top level (expected \(Self.topLevelKeys.map { "'\($0)'" }.joined(separator: ", ")))",
@@ -68,9 +74,14 @@ public struct PipelineResolver: Sendable {
         }
         var name = "pipeline"
         if let n = root["pipeline"] {
-            if let s = n.string, isValidName(s) { name = s }
-            else {
-                sink.error("'pipeline' must be a name of letters, digits, '_', '-' or '.', found \(ParameterValidation.describe(n))",
+            if let s = n.string, SpecName.isPathName(s) {
+                if let problem = SpecName.lengthProblem(s, what: "the pipeline name (the directory results/<pipeline>)") {
+                    sink.error(problem, at: n.location, pointer: .root / "pipeline")
+                } else {
+                    name = s
+                }
+            } else {
+                sink.error("'pipeline' must be a name of \(SpecName.pathNameRule), found \(ParameterValidation.describe(n))",
                            at: n.location, pointer: .root / "pipeline")
             }
         } else {
@@ -112,11 +123,6 @@ public struct PipelineResolver: Sendable {
                                 stageNames: stageMembers.map(\.key))
         pipeline.executor = executor
         return pipeline
-    }
-
-    func isValidName(_ s: String) -> Bool {
-        !s.isEmpty && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-.".unicodeScalars.contains($0) }
-            && s.unicodeScalars.allSatisfy { $0.isASCII }
     }
 
     private func checkDuplicateKeys(_ node: JSONNode, pointer: JSONPointer, sink: inout DiagnosticSink) {

@@ -35,8 +35,8 @@ struct StageExpander {
         let pointer = JSONPointer.root / "stages" / name
         stageOrder.append(name)
         stageInstances[name] = []
-        guard resolver.isValidName(name) else {
-            sink.error("'\(name)' is not a valid stage name (letters, digits, '_', '-', '.'; '@' and ':' are reserved for references)",
+        guard SpecName.isPathName(name) else {
+            sink.error("'\(name)' is not a valid stage name (\(SpecName.pathNameRule); '@' and ':' are reserved for references)",
                        at: nameLocation, pointer: pointer)
             return
         }
@@ -68,10 +68,20 @@ struct StageExpander {
         guard let items = foreachItems(node["foreach"], pointer: pointer / "foreach", sink: &sink) else { return }
 
         var names = Set<String>()
+        var reportedLongName = false
         for item in items {
             let instanceName = StageInstance.name(stage: name, item: item)
             guard names.insert(instanceName).inserted else {
                 sink.error("'foreach' produces the instance '\(instanceName)' twice", at: node["foreach"]!.location, pointer: pointer / "foreach")
+                continue
+            }
+            // The instance's directory under results/ is one path component; one report a stage.
+            let directory = Materializer.directoryName(instanceName)
+            if let problem = SpecName.lengthProblem(directory, what: "the directory name of instance '\(Self.abbreviated(instanceName))' under results/") {
+                if !reportedLongName {
+                    sink.error(problem, at: node["foreach"]?.location ?? nameLocation, pointer: node["foreach"] == nil ? pointer : pointer / "foreach")
+                }
+                reportedLongName = true
                 continue
             }
             let scope = Interpolation(params: params, item: node["foreach"] == nil ? nil : item)
@@ -82,8 +92,10 @@ struct StageExpander {
             }
             let index = instances.count
             let resources = kind.resources(for: stageParams, defaultThreads: resolver.defaultThreads)
+            guard let outputs = OutputValidation.checked(kind.outputs(for: stageParams), params: paramsNode, stage: node,
+                                                          pointer: pointer, sink: &sink) else { continue }
             var instance = StageInstance(index: index, name: instanceName, stage: name, item: item, kind: kind, params: stageParams,
-                                         inputs: [], outputs: kind.outputs(for: stageParams), resources: resources, dependencies: [])
+                                         inputs: [], outputs: outputs, resources: resources, dependencies: [])
             if let inputsNode = node["inputs"] {
                 instance.inputs = fileInputsAndPending(inputsNode, instance: index, kind: kind, scope: scope, pointer: pointer / "inputs", sink: &sink)
             } else if let specs = kind.inputSpecs {
@@ -182,9 +194,15 @@ struct StageExpander {
             }
         }
         var inputs: [ResolvedInput] = []
+        var variables = EnvironmentNames(prefix: "RUNNER_INPUT_", what: "input", numbered: true)
         for m in members {
-            guard isValidInputName(m.key) else {
-                sink.error("'\(m.key)' is not a valid input name (letters, digits and '_')", at: m.keyLocation, pointer: pointer / m.key)
+            guard SpecName.isIdentifier(m.key) else {
+                sink.error("'\(m.key)' is not a valid input name (\(SpecName.identifierRule): it names the environment variable "
+                           + "RUNNER_INPUT_<NAME>)", at: m.keyLocation, pointer: pointer / m.key)
+                continue
+            }
+            if let clash = variables.insert(m.key) {
+                sink.error(clash, at: m.keyLocation, pointer: pointer / m.key)
                 continue
             }
             let value = scope.apply(m.value, pointer: pointer / m.key, sink: &sink)
@@ -213,8 +231,9 @@ struct StageExpander {
         return inputs
     }
 
-    func isValidInputName(_ s: String) -> Bool {
-        !s.isEmpty && s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
+    /// The first 60 characters of a long name, for messages.
+    static func abbreviated(_ name: String) -> String {
+        name.count > 60 ? String(name.prefix(60)) + "…" : name
     }
 
     /// A workspace-relative path, normalised, that exists and stays inside the workspace.

@@ -34,6 +34,11 @@ public struct SpecErrors: Error, Sendable, CustomStringConvertible {
     public var file: String
     public var diagnostics: [Diagnostic]
 
+    public init(file: String, diagnostics: [Diagnostic]) {
+        self.file = file
+        self.diagnostics = diagnostics
+    }
+
     public var description: String {
         var lines = diagnostics.map { "error: \($0)" }
         let n = diagnostics.count

@@ -3,8 +3,10 @@
 /// - `+key=value` adds a new one, `~key` removes one;
 /// - `stages.NAME.params.KEY=value` sets a stage param instead.
 /// Values parse as JSON (`3`, `0.5`, `true`, `null`, `[1,2]`, `{"a":1}`, `"text"`); anything
-/// else is a plain string (`name=run-3`), and `'quoted'` is always a string. Values are
-/// checked against the type of what they replace: an integer param takes only integers.
+/// else is a plain string (`name=run-3`), and `'quoted'` is always a string. A stage param's
+/// value is typed by its kind's parameter schema (`runner kinds KIND`), a pipeline param's by
+/// the value it replaces: an integer takes only integers (`1e3` and `1.0` are numbers, not
+/// integers, as in a spec), a string takes any scalar as typed (`=1e3` is "1e3").
 public struct Override: Sendable, Equatable {
     public enum Operation: Sendable, Equatable { case set, add, remove }
 
@@ -12,6 +14,8 @@ public struct Override: Sendable, Equatable {
     /// Path below the spec root, e.g. `["params", "seeds"]` or `["stages", "train", "params", "lr"]`.
     public var path: [String]
     public var value: JSONValue?
+    /// The value as typed after '=' (quotes included), for messages and for string params.
+    public var rawValue: String?
     /// 1-based position among the `-S` arguments.
     public var index: Int
     public var text: String
@@ -56,7 +60,7 @@ public struct Override: Sendable, Equatable {
         }
         var value: JSONValue?
         if let raw = rawValue { value = parseValue(String(raw)) }
-        return .success(Override(operation: operation, path: path, value: value, index: index, text: text))
+        return .success(Override(operation: operation, path: path, value: value, rawValue: rawValue.map(String.init), index: index, text: text))
     }
 
     static func parseValue(_ raw: String) -> JSONValue {
@@ -68,14 +72,30 @@ public struct Override: Sendable, Equatable {
 
 extension Override {
     /// Applies overrides to a parsed spec, reporting each problem into `sink`.
-    static func apply(_ overrides: [Override], to root: inout JSONNode, sink: inout DiagnosticSink) {
-        for o in overrides { apply(o, to: &root, sink: &sink) }
+    /// `parameterType` gives the declared type of a stage param from the kind's name and the
+    /// param's name, when both exist.
+    static func apply(_ overrides: [Override], to root: inout JSONNode, sink: inout DiagnosticSink,
+                      parameterType: (_ kind: String, _ param: String) -> ParameterType? = { _, _ in nil }) {
+        for o in overrides {
+            var declared: (kind: String, type: ParameterType)?
+            if o.path.count == 4, o.path[0] == "stages", let kind = root["stages"]?[o.path[1]]?["kind"]?.string,
+               let type = parameterType(kind, o.path[3]) {
+                declared = (kind, type)
+            }
+            apply(o, declared: declared, to: &root, sink: &sink)
+        }
     }
 
-    private static func apply(_ o: Override, to root: inout JSONNode, sink: inout DiagnosticSink) {
+    private static func apply(_ o: Override, declared: (kind: String, type: ParameterType)?, to root: inout JSONNode, sink: inout DiagnosticSink) {
         var pointer = JSONPointer.root
         func error(_ message: String, hint: String? = nil) {
             sink.error(message, at: o.location, pointer: pointer, hint: hint)
+        }
+        /// The value to store in place of `old` (absent for a stage param not written in the spec).
+        func converted(replacing old: JSONValue?) -> JSONValue? {
+            if let declared { return convert(o, to: declared.type, param: o.path[3], kind: declared.kind, error: error) }
+            guard let old else { return o.value! }
+            return convert(o, toTypeOf: old, error: error)
         }
         func visit(_ node: inout JSONNode, depth: Int) {
             let token = o.path[depth]
@@ -93,8 +113,8 @@ extension Override {
                             error("'+\(o.path.dropFirst().joined(separator: "."))' adds a param, but it already exists", hint: "drop the '+' to change it")
                             return
                         case .set:
-                            guard let converted = convert(o.value!, toTypeOf: members[i].value.value, error: error) else { return }
-                            members[i].value = JSONNode(value: converted, at: o.location)
+                            guard let new = converted(replacing: members[i].value.value) else { return }
+                            members[i].value = JSONNode(value: new, at: o.location)
                         }
                     } else {
                         visit(&members[i].value, depth: depth + 1)
@@ -107,7 +127,8 @@ extension Override {
                     members.append(JSONNode.Member(key: token, keyLocation: o.location, value: params))
                     node.content = .object(members)
                 } else if isLast && o.operation == .add {
-                    members.append(JSONNode.Member(key: token, keyLocation: o.location, value: JSONNode(value: o.value!, at: o.location)))
+                    guard let new = converted(replacing: nil) else { return }
+                    members.append(JSONNode.Member(key: token, keyLocation: o.location, value: JSONNode(value: new, at: o.location)))
                     node.content = .object(members)
                 } else {
                     let what = depth == 0 ? "section" : (o.path[0] == "stages" && depth == 1 ? "stage" : "param")
@@ -117,7 +138,8 @@ extension Override {
                     }
                     if o.path[0] == "stages" && depth == 3 && o.operation == .set {
                         // A stage param not written in the spec (its kind's default): adding it is fine.
-                        members.append(JSONNode.Member(key: token, keyLocation: o.location, value: JSONNode(value: o.value!, at: o.location)))
+                        guard let new = converted(replacing: nil) else { return }
+                        members.append(JSONNode.Member(key: token, keyLocation: o.location, value: JSONNode(value: new, at: o.location)))
                         node.content = .object(members)
                         return
                     }
@@ -136,8 +158,8 @@ extension Override {
                         error("'+' cannot add an array element; set the whole array instead")
                         return
                     case .set:
-                        guard let converted = convert(o.value!, toTypeOf: elements[i].value, error: error) else { return }
-                        elements[i] = JSONNode(value: converted, at: o.location)
+                        guard let new = converted(replacing: elements[i].value) else { return }
+                        elements[i] = JSONNode(value: new, at: o.location)
                     }
                 } else {
                     visit(&elements[i], depth: depth + 1)
@@ -152,9 +174,10 @@ extension Override {
     }
 
     /// Converts an override value to the type of the value it replaces, Hydra-style.
-    private static func convert(_ new: JSONValue, toTypeOf old: JSONValue, error: (String, String?) -> Void) -> JSONValue? {
+    private static func convert(_ o: Override, toTypeOf old: JSONValue, error: (String, String?) -> Void) -> JSONValue? {
+        let new = o.value!
         func mismatch() -> JSONValue? {
-            error("'\(new.plainText)' could not be converted to \(old.typeName == "number" ? "a number" : "\(article(old.typeName)) \(old.typeName)") (the spec has \(old.compact))", nil)
+            error("'\(o.rawValue ?? new.plainText)' could not be converted to \(old.typeName == "number" ? "a number" : "\(article(old.typeName)) \(old.typeName)") (the spec has \(old.compact))", nil)
             return nil
         }
         switch (old, new) {
@@ -162,7 +185,28 @@ extension Override {
         case (.int, .int), (.double, .double), (.bool, .bool), (.string, .string), (.array, .array), (.object, .object):
             return new
         case let (.double, .int(i)): return .double(Double(i))
-        case (.string, .int), (.string, .double), (.string, .bool): return .string(new.plainText)
+        case (.string, .int), (.string, .double), (.string, .bool): return .string(o.rawValue ?? new.plainText)
+        default: return mismatch()
+        }
+    }
+
+    /// Converts an override value to a stage param's declared type. What does not fit is
+    /// refused here, quoting the value as typed; ranges and choices are checked with the rest
+    /// of the stage's params.
+    private static func convert(_ o: Override, to type: ParameterType, param: String, kind: String,
+                                error: (String, String?) -> Void) -> JSONValue? {
+        let new = o.value!
+        func mismatch() -> JSONValue? {
+            let wanted = type.description.hasPrefix("one of") ? type.description : "\(article(type.description)) \(type.description)"
+            error("param '\(param)' of kind '\(kind)' takes \(wanted), found '\(o.rawValue ?? new.plainText)'",
+                  "'runner kinds \(kind)' lists its params")
+            return nil
+        }
+        switch (type, new) {
+        case (.int, .int), (.number, .int), (.number, .double), (.bool, .bool): return new
+        case (.string, .string), (.stringArray, .array), (.stringMap, .object), (.any, _): return new
+        case (.string, .int), (.string, .double), (.string, .bool): return .string(o.rawValue ?? new.plainText)
+        case (_, .null): return new  // an optional param set back to its default; the schema check decides
         default: return mismatch()
         }
     }

@@ -49,13 +49,8 @@ public struct CommandStage: StageKind {
         }
         var seenPaths: [String: String] = [:]
         for (name, path) in outputs {
-            if !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || name.isEmpty {
-                problems.append(ParameterProblem(["outputs", name], "'\(name)' is not a valid output name (letters, digits and '_')"))
-            }
+            // Names and the paths' safety are checked by the engine for every kind (OutputValidation).
             let parts = path.split(separator: "/")
-            if path.hasPrefix("/") || parts.contains("..") || parts.isEmpty || parts.contains(".") {
-                problems.append(ParameterProblem(["outputs", name], "output path '\(path)' must be relative, inside the output directory, without '.' or '..'"))
-            }
             let normalized = parts.joined(separator: "/")
             if let other = seenPaths[normalized] {
                 problems.append(ParameterProblem(["outputs", name], "outputs '\(other)' and '\(name)' have the same path '\(path)'"))
@@ -72,7 +67,8 @@ public struct CommandStage: StageKind {
     }
 
     public func outputs(for params: StageParams) -> [OutputDeclaration] {
-        (params.stringMap("outputs") ?? []).map { OutputDeclaration(name: $0.0, path: $0.1.split(separator: "/").joined(separator: "/")) }
+        // As written: the engine checks and normalises them (an absolute path must stay visible).
+        (params.stringMap("outputs") ?? []).map { OutputDeclaration(name: $0.0, path: $0.1) }
     }
 
     public func resources(for params: StageParams, defaultThreads: Int) -> Resources {

@@ -20,6 +20,11 @@ struct SpecOptions: ParsableArguments {
 
     /// Resolves the spec, printing every problem and exiting 2 when it is invalid.
     func pipeline(threads: Int = 1) throws -> Pipeline {
+        let undecodable = OverrideEncoding.problems(in: overrides)
+        guard undecodable.isEmpty else {
+            TextSink.standardError.write(SpecErrors(file: spec, diagnostics: undecodable).description + "\n")
+            throw ExitCode(2)
+        }
         do {
             return try theWorkspace.resolver(registry: .standard, threads: threads).resolve(specPath: spec, overrides: overrides)
         } catch {
