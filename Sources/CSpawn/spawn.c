@@ -533,6 +533,10 @@ static int start_server_locked(void) {
         // Drop every descriptor the runner had (the workspace lock among them) but our socket.
         int keep = sv[1];
         close_all_but(keep);
+        // Nor keep the runner's directory busy: a workspace on its own file system must be
+        // unmountable once the runner has exited, even while the server is still winding down.
+        // Every request names its directory.
+        if (chdir("/") != 0) {}
         name_server();
         serve(keep, &original);
         _exit(0);
@@ -570,7 +574,13 @@ int cspawn_start(const char *path, char *const argv[], char *const envp[], const
                  char *const readonly[], int stdout_fd, int stderr_fd, cspawn_handle *out) {
     memset(out, 0, sizeof *out);
     out->reply_fd = -1;
-    size_t length = strlen(path) + 1 + strlen(cwd ? cwd : "") + 1 + 12;
+    // The server runs in /, so "here" means the runner's directory, resolved now.
+    char here[4096];
+    if (!cwd || !cwd[0]) {
+        if (!getcwd(here, sizeof here)) return -errno;
+        cwd = here;
+    }
+    size_t length = strlen(path) + 1 + strlen(cwd) + 1 + 12;
     uint32_t argc = 0, envc = 0, roc = 0;
     while (argv[argc]) length += strlen(argv[argc++]) + 1;
     while (envp[envc]) length += strlen(envp[envc++]) + 1;
@@ -582,8 +592,8 @@ int cspawn_start(const char *path, char *const argv[], char *const envp[], const
     size_t l = strlen(path) + 1;
     memcpy(p, path, l);
     p += l;
-    l = strlen(cwd ? cwd : "") + 1;
-    memcpy(p, cwd ? cwd : "", l);
+    l = strlen(cwd) + 1;
+    memcpy(p, cwd, l);
     p += l;
     char *const *lists[3] = {argv, envp, readonly};
     uint32_t counts[3] = {argc, envc, roc};

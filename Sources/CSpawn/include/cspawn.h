@@ -43,7 +43,7 @@ enum {
     CSPAWN_INPUTS_FAILED = 5,
 };
 
-/// Starts `path` with `argv`/`envp` in `cwd`, stdin from /dev/null, stdout and stderr to the
+/// Starts `path` with `argv`/`envp` in `cwd` (NULL or "": the caller's directory), stdin from /dev/null, stdout and stderr to the
 /// given descriptors. `readonly` (NULL-terminated, may be NULL) lists paths the stage must not
 /// change: the child binds each onto itself read-only in a private mount namespace and writes
 /// one `# inputs: ...` line saying so (or why not) to `stdout_fd` before it execs.
