@@ -516,8 +516,23 @@ static void serve(int sock, const sigset_t *original_mask) {
 // The runner's side.
 // ---------------------------------------------------------------------------------------------
 
+// At the runner's exit: ends the server and waits for it, so a runner that has exited has
+// no server left winding down. The server is a fork of the runner and keeps its memory maps
+// (the ledger's SQLite -shm file among them), which kept the workspace's file system busy for
+// a moment after the runner's exit. No lock: another thread may hold it as the process exits.
+static void stop_server_at_exit(void) {
+    int sock = server_socket;
+    pid_t pid = server_pid;
+    if (sock < 0 || pid <= 0) return;
+    shutdown(sock, SHUT_RDWR);  // the server reads EOF, kills what is left and exits
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+}
+
 // Starts a server; the caller holds server_lock. Returns 0 or an errno.
 static int start_server_locked(void) {
+    static int registered = 0;
+    if (!registered) registered = atexit(stop_server_at_exit) == 0;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return errno;
     sigset_t original;
