@@ -211,7 +211,7 @@ struct StageJob: Sendable {
             switch options.executor {
             case .local:
                 return .success(try StageProcess(argv: argv, environment: environment, directory: workspace, logPath: attempt.logPath,
-                                                 logHeader: header))
+                                                 logHeader: header, readOnlyPaths: inputs.values.flatMap { $0 }))
             case let .slurm(slurm):
                 let submission = SlurmJob.Submission(jobName: SlurmJob.jobName(runID: ledgerRow.runID, instance: instance.name),
                                                      threads: threads, scriptPath: attempt.batchScript, exitFile: attempt.exitFile,

@@ -74,11 +74,12 @@ enum RunSummaryText {
 }
 
 enum LogTail {
-    /// The last lines of a log that are not runner's own header.
+    /// The last lines of a log that are not runner's own header (`# inputs:` is written by the
+    /// stage's child, see `cspawn.h`).
     static func lines(of path: String, count: Int) -> [String] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         let lines = String(decoding: data.suffix(8192), as: UTF8.self).split(separator: "\n").map(String.init)
-            .filter { !$0.hasPrefix("# runner:") && !$0.hasPrefix("# argv:") }
+            .filter { !$0.hasPrefix("# runner:") && !$0.hasPrefix("# argv:") && !$0.hasPrefix("# inputs:") }
         return Array(lines.suffix(count))
     }
 }
