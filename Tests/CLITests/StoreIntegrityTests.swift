@@ -13,7 +13,7 @@ private let chainSpec = """
       "inputs": {"n": "make:out"},
       "params": {"shell": "echo ${params.tag} $(awk '{s += $1} END {print s}' ${inputs.n}) > ${outputs.out}", "outputs": {"out": "sum.txt"}}
     },
-    "many": {"kind": "command", "params": {"shell": "mkdir -p ${outputs.dir}; for i in $(seq 1 300); do echo $i > ${outputs.dir}/f$i; done", "outputs": {"dir": "files"}}}
+    "many": {"kind": "command", "params": {"shell": "mkdir -p ${outputs.tree}; for i in $(seq 1 300); do echo $i > ${outputs.tree}/f$i; done", "outputs": {"tree": "files"}}}
   }
 }
 """
@@ -127,7 +127,7 @@ private let chainSpec = """
     /// the next commit of the same output must not keep the partial one.
     @Test func aPartialObjectLeftInTheStoreIsReplacedByTheCompleteOutput() throws {
         let ws = try filledWorkspace()
-        let object = try objectPath(ws, instance: "many", output: "dir")
+        let object = try objectPath(ws, instance: "many", output: "tree")
         chmod(object, 0o755)
         for i in 1...150 { unlink("\(object)/f\(i)") }
         unlink(try recordPath(ws, instance: "many"))
@@ -142,7 +142,7 @@ private let chainSpec = """
     /// object is whole in the store or gone from it, and a rerun always ends with every file.
     @Test func killingGCMidwayNeverLeavesAPartialObject() throws {
         let ws = TemporaryDirectory()
-        ws.write("p.json", #"{"pipeline": "g", "params": {"n": 3000}, "stages": {"many": {"kind": "command", "params": {"shell": "mkdir -p ${outputs.dir}; cd ${outputs.dir}; seq 1 ${params.n} | xargs touch", "outputs": {"dir": "files"}}}}}"#)
+        ws.write("p.json", #"{"pipeline": "g", "params": {"n": 3000}, "stages": {"many": {"kind": "command", "params": {"shell": "mkdir -p ${outputs.tree}; cd ${outputs.tree}; seq 1 ${params.n} | xargs touch", "outputs": {"tree": "files"}}}}}"#)
         var generator = SystemRandomNumberGenerator()
         for round in 0..<3 {
             #expect(try RunnerBinary.run(["run", "p.json", "--plain"], in: ws.path).status == 0)
@@ -224,7 +224,7 @@ private let chainSpec = """
 
         // make's object: a flipped byte; many's directory object: a file removed; sum's record: edited.
         try overwrite(try objectPath(ws, instance: "make", output: "out"), at: 3, with: [UInt8(ascii: "7")])
-        let dir = try objectPath(ws, instance: "many", output: "dir")
+        let dir = try objectPath(ws, instance: "many", output: "tree")
         chmod(dir, 0o755)
         unlink(dir + "/f17")
         let record = try recordPath(ws, instance: "sum")
