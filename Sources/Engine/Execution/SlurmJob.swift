@@ -158,13 +158,26 @@ public final class SlurmJob: RunningStage, @unchecked Sendable {
 
     /// The shell's status: 128 + n is a stage killed by signal n.
     private func termination(_ status: Int32, failedState: String? = nil) -> StageProcess.Termination {
-        if status != 0, let state = failedState ?? (status > 128 ? queueState() : nil), let failure = SlurmState.failure(state),
+        if status != 0, let state = failedState ?? (status > 128 ? settledQueueState() : nil), let failure = SlurmState.failure(state),
            state != "F" {
             if state == "TO" { reachedTimeLimit = true }
             return .slurm("ran as Slurm job \(jobID), which \(failure) (exit status \(status))\(logTail())")
         }
         if status > 128 && status < 128 + 65 { return .signaled(status - 128) }
         return .exited(status)
+    }
+
+    /// The job's state once Slurm has settled it: a job whose script was just stopped by
+    /// scancel writes its exit file while squeue still says RUNNING or COMPLETING for a moment,
+    /// so a signalled status waits (up to 5 s) for the state that says why.
+    private func settledQueueState() -> String? {
+        let end = Date().addingTimeInterval(5)
+        var state = queueState()
+        while let s = state, ["R", "CG", "CF", "PD", "S"].contains(s), Date() < end {
+            usleep(200_000)
+            state = queueState()
+        }
+        return state
     }
 
     /// The job's compact state (`PD`, `R`, `CD`, `F`, ...) or nil when squeue does not list it.
