@@ -29,7 +29,7 @@ private let slowSpec = """
         ws.write("p.json", slowSpec)
         ws.write("hold", "")
         let first = try RunnerBinary.start(["run", "p.json", "--plain"], in: ws.path)
-        #expect(ProcessProbe.wait(seconds: 20) { ws.read("pids/grandchild") != nil })
+        #expect(ProcessProbe.wait(seconds: 20) { ProcessProbe.recordedPIDs(in: ws.path + "/pids").count == 2 })  // both written in full
         usleep(UInt32(delay * 1_000_000))
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
@@ -89,7 +89,7 @@ private let slowSpec = """
         ws.write("p.json", slowSpec)
         ws.write("hold", "")
         let run = try RunnerBinary.start(["run", "p.json", "--plain"], in: ws.path)
-        #expect(ProcessProbe.wait(seconds: 20) { ws.read("pids/grandchild") != nil })
+        #expect(ProcessProbe.wait(seconds: 20) { ProcessProbe.recordedPIDs(in: ws.path + "/pids").count == 2 })  // both written in full
         kill(run.process.processIdentifier, SIGTERM)
         run.process.waitUntilExit()
         #expect(run.process.terminationStatus == 130)

@@ -34,7 +34,8 @@ import Testing
         ws.write("p.json", Self.serverSpec)
         ws.write("hold", "")
         let run = try RunnerBinary.start(["run", "p.json", "--plain", "-j", "1"], in: ws.path)
-        #expect(ProcessProbe.wait(seconds: 20) { ws.read("pids/child") != nil })
+        // Both pids written in full (the shell creates pids/child before it writes the number).
+        #expect(ProcessProbe.wait(seconds: 20) { ProcessProbe.recordedPIDs(in: ws.path + "/pids").count == 2 })
         let stagePIDs = ProcessProbe.recordedPIDs(in: ws.path + "/pids")
         #expect(stagePIDs.count == 2)
 
