@@ -46,8 +46,9 @@ import Numerics
         #expect(w.config == .modularAddition(p: 113))
     }
 
-    @Test func seedZeroEvaluatesToTheReferenceInFloat64() throws {
-        guard let reference = Fixtures.reference() else { return }
+    @Test(.enabled(if: Fixtures.referenceAvailable, "the shared fixtures (reference-seed0.json) are not beside this checkout"))
+    func seedZeroEvaluatesToTheReferenceInFloat64() throws {
+        let reference = try #require(Fixtures.reference(), "\(Fixtures.referencePath) does not parse")
         let eval = reference["model_eval"] as! [String: Any]
         let model = FoldedTransformer<Double>(try Self.weights(seed: 0))
         let data = ModularAdditionDataset(p: 113)
@@ -65,8 +66,9 @@ import Numerics
         }
     }
 
-    @Test func theForwardOraclesMatchToNineDigits() throws {
-        guard let reference = Fixtures.reference() else { return }
+    @Test(.enabled(if: Fixtures.referenceAvailable, "the shared fixtures (reference-seed0.json) are not beside this checkout"))
+    func theForwardOraclesMatchToNineDigits() throws {
+        let reference = try #require(Fixtures.reference(), "\(Fixtures.referencePath) does not parse")
         let oracle = (reference["forward_oracle"] as! [String: Any])["inputs"] as! [String: [String: Any]]
         let model = FoldedTransformer<Double>(try Self.weights(seed: 0))
         let data = ModularAdditionDataset(p: 113)

@@ -173,19 +173,13 @@ import Numerics
         }
     }
 
-    @Test func pythonLoadsTheExportOfTheAuthorsModelAndComputesItsLogits() throws {
-        if let missing = Self.pythonUnavailable {
-            print("skipping the Python check of the export: \(missing)")
-            return
-        }
+    @Test(.enabled(if: TransformerLensExportTests.pythonUnavailable == nil, "the Python check of the export needs python3 with numpy"))
+    func pythonLoadsTheExportOfTheAuthorsModelAndComputesItsLogits() throws {
         try checkWithPython(try Self.seed0().weights, sequences: [[0, 0, 113], [37, 1, 113], [112, 112, 113], [3, 5, 113], [56, 57, 113]])
     }
 
-    @Test func pythonLoadsTheExportOfAnOddlyShapedModelAndComputesItsLogits() throws {
-        if let missing = Self.pythonUnavailable {
-            print("skipping the Python check of the export: \(missing)")
-            return
-        }
+    @Test(.enabled(if: TransformerLensExportTests.pythonUnavailable == nil, "the Python check of the export needs python3 with numpy"))
+    func pythonLoadsTheExportOfAnOddlyShapedModelAndComputesItsLogits() throws {
         try checkWithPython(try Self.oddlyShapedWeights(), sequences: [[0, 0, 7], [1, 6, 7], [5, 2, 7], [6, 6, 7]])
     }
 }
