@@ -25,6 +25,13 @@ import Testing
         return RunRecord.Output(name: "out", path: "o.txt", artefact: artefact, stamp: ObjectStamp.of(target))
     }
 
+    /// A guard over one stored object holding `text`, and the object's path.
+    private func guardedObject(_ store: Store, _ text: String) throws -> (InputGuard, String, RunRecord.Output) {
+        let o = try storedObject(store, text)
+        let path = store.objectPath(o.artefact.digest)
+        return (InputGuard(inputs: [.init(name: "x", path: path, expected: o.artefact, recordedStamp: o.stamp, isObject: true)]), path, o)
+    }
+
     private func append(_ text: String, to path: String) throws {
         chmod(path, 0o644)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -36,9 +43,8 @@ import Testing
     @Test func anObjectChangedDuringTheAttemptFailsItAndIsQuarantined() throws {
         let (root, store) = try workspace()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let o = try storedObject(store, "original\n")
-        let path = store.objectPath(o.artefact.digest)
-        var watch = InputGuard(inputs: [.init(name: "x", path: path, expected: o.artefact, recordedStamp: o.stamp, isObject: true)])
+        let (initial, path, o) = try guardedObject(store, "original\n")
+        var watch = initial
         #expect(watch.start(store: store) == nil)
         try append("tampered\n", to: path)
         let problem = try #require(watch.changedDuringRun(store: store))
@@ -63,9 +69,8 @@ import Testing
     @Test func anInputTouchedButNotChangedIsFine() throws {
         let (root, store) = try workspace()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let o = try storedObject(store, "same\n")
-        let path = store.objectPath(o.artefact.digest)
-        var watch = InputGuard(inputs: [.init(name: "x", path: path, expected: o.artefact, recordedStamp: o.stamp, isObject: true)])
+        let (initial, path, _) = try guardedObject(store, "same\n")
+        var watch = initial
         #expect(watch.start(store: store) == nil)
         var times = [timespec(tv_sec: 12345, tv_nsec: 0), timespec(tv_sec: 12345, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)

@@ -52,8 +52,7 @@ public struct GarbageCollector {
                 let key = String(file.dropLast(5))
                 let path = "\(store.runs)/\(shard)/\(file)"
                 completedKeys.insert(key)
-                if keep.contains(key), let data = try? FileSystem.readFile(path), let json = try? JSONValue.parse(data),
-                   let record = RunRecord(json: json) {
+                if keep.contains(key), let record = store.readRecord(path) {
                     recordKeys.insert(key)
                     for o in record.outputs { referenced.insert(o.artefact.digest) }
                 } else {

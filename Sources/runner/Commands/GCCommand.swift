@@ -17,9 +17,7 @@ struct GCCommand: ParsableCommand {
     func run() throws {
         let ws = Workspace(path: workspace)
         guard let ledger = ws.existingLedger() else { throw fail("no store in this workspace (no .runner/ledger.sqlite)") }
-        let lock = try ws.lock(command: "runner gc", wait: true) { holder in
-            TextSink.standardError.write("waiting for the workspace lock" + (holder.map { " held by \(WorkspaceLock.describe($0))" } ?? "") + " ...\n")
-        }
+        let lock = try ws.lockAnnouncingWait(command: "runner gc")
         let r = try GarbageCollector(store: ws.store, ledger: ledger).collect(dryRun: dryRun)
         withExtendedLifetime(lock) {}
         let verb = dryRun ? "would remove" : "removed"

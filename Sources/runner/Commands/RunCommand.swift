@@ -141,10 +141,7 @@ struct RunCommand: ParsableCommand {
         let commandLine = (["runner"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let lock: WorkspaceLock
         do {
-            lock = try workspace.lock(command: commandLine, wait: !noWait) { holder in
-                TextSink.standardError.write("waiting for the workspace lock"
-                    + (holder.map { " held by \(WorkspaceLock.describe($0))" } ?? "") + " ...\n")
-            }
+            lock = try workspace.lockAnnouncingWait(command: commandLine, wait: !noWait)
         } catch let e as WorkspaceLock.Failure {
             throw fail(e.description, code: 75)
         }

@@ -24,9 +24,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let ws = Workspace(path: workspace)
         guard FileManager.default.fileExists(atPath: ws.store.root) else { throw fail("no store in this workspace (no .runner/)") }
-        let lock = try ws.lock(command: "runner verify", wait: true) { holder in
-            TextSink.standardError.write("waiting for the workspace lock" + (holder.map { " held by \(WorkspaceLock.describe($0))" } ?? "") + " ...\n")
-        }
+        let lock = try ws.lockAnnouncingWait(command: "runner verify")
         let started = Date()
         let report = StoreVerifier(store: ws.store).verify(repair: repair)
         withExtendedLifetime(lock) {}
