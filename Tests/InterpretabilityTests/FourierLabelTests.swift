@@ -146,8 +146,9 @@ private func only(_ m: Matrix<Double>, p: Int = 113) -> FourierFeatureLabel { Fo
 /// The seed-0 labels against the reference's labels.csv (its first 20 cells per row), with the
 /// project's own LIB and PCA bases.
 @Suite struct ReferenceFourierLabelTests {
-    @Test func seed0LabelsMatchTheReferenceUpToOneNearTiePerBasis() throws {
-        guard let ref = Reference.json() else { return }
+    @Test(.enabled(if: Reference.available, "the shared fixtures (reference-seed0.json) are not beside this checkout"))
+    func seed0LabelsMatchTheReferenceUpToOneNearTiePerBasis() throws {
+        let ref = try #require(Reference.json(), "\(Reference.path) does not parse")
         let labels = ref["labels"] as! [String: Any]
         let data = ModularAdditionDataset(p: 113)
         let fit = Reference.seed0
