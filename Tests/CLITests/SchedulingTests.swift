@@ -64,12 +64,10 @@ import Testing
         #expect(r.stdout.contains("progress train 50% epoch 2/4\n"))
     }
 
-    @Test func theLiveDisplayDrawsABarWithAnETAOnATerminal() throws {
-        // `script` gives the runner a pseudo-terminal, as a person's shell would.
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
-            print("skipping: /usr/bin/script (util-linux) is not installed, so no pseudo-terminal is available")
-            return
-        }
+    // `script` gives the runner a pseudo-terminal, as a person's shell would.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"),
+                   "/usr/bin/script (util-linux) is not installed, so no pseudo-terminal is available"))
+    func theLiveDisplayDrawsABarWithAnETAOnATerminal() throws {
         let ws = TemporaryDirectory()
         ws.write("p.json", """
             {"pipeline": "live", "stages": {"train": {"kind": "command", "params": {
