@@ -73,7 +73,7 @@ public struct TransformerWeights: Sendable, Equatable {
             guard let v = byName[name]!.floats() else {
                 throw fail("'\(name)' is \(byName[name]!.dtype.rawValue); float32 or float64 weights are expected")
             }
-            try Self.requireFinite(v, of: byName[name]!, name: name, fail: fail)
+            try ModelWeights.requireFinite(v, of: byName[name]!, name: name, fail: fail)
             values[name] = v
         }
         func matrix(_ n: String, _ r: Int, _ c: Int) -> Matrix<Float> { Matrix(rows: r, columns: c, elements: values[n]!) }
@@ -98,24 +98,6 @@ public struct TransformerWeights: Sendable, Equatable {
         mlpOutBias = values["blocks.0.mlp.b_out"]!
         unembed = matrix("unembed.W_U", d, config.dVocabOut)
         unembedBias = values["unembed.b_U"]!
-    }
-
-    /// A NaN or infinite weight makes every logit it reaches NaN: evaluation would report a
-    /// null loss and chance accuracy as if they were results. Refused where the weights enter,
-    /// naming the tensor and the index of its first bad element.
-    private static func requireFinite(_ values: [Float], of tensor: TensorData, name: String,
-                                      fail: (String) -> ArtefactReadError) throws(ArtefactReadError) {
-        guard let flat = values.firstIndex(where: { !$0.isFinite }) else { return }
-        var index = [Int](repeating: 0, count: tensor.shape.count), rest = flat
-        for d in stride(from: tensor.shape.count - 1, through: 0, by: -1) {
-            index[d] = rest % tensor.shape[d]
-            rest /= tensor.shape[d]
-        }
-        let at = "[" + index.map(String.init).joined(separator: ", ") + "]"
-        if tensor.dtype == .float64, let original = tensor.doubles()?[flat], original.isFinite {
-            throw fail("'\(name)' holds \(original) at \(at), beyond the range of float32 weights")
-        }
-        throw fail("'\(name)' holds \(values[flat]) at \(at); weights must be finite (a diverged training run or a damaged file)")
     }
 
     /// The state dict in TransformerLens naming (float32), as `torch.save(model.state_dict())`

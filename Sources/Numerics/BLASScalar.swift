@@ -11,6 +11,8 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable where Self.RawSignific
                      x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func erf(_ x: Self) -> Self
     init(_ value: Float)
     init(_ value: Double)
 }
@@ -32,6 +34,8 @@ extension Float: BLASScalar {
 
     public static func exp(_ x: Float) -> Float { Foundation_expf(x) }
     public static func log(_ x: Float) -> Float { Foundation_logf(x) }
+    public static func tanh(_ x: Float) -> Float { Foundation_tanhf(x) }
+    public static func erf(_ x: Float) -> Float { Foundation_erff(x) }
 }
 
 extension Double: BLASScalar {
@@ -49,4 +53,6 @@ extension Double: BLASScalar {
 
     public static func exp(_ x: Double) -> Double { Foundation_exp(x) }
     public static func log(_ x: Double) -> Double { Foundation_log(x) }
+    public static func tanh(_ x: Double) -> Double { Foundation_tanh(x) }
+    public static func erf(_ x: Double) -> Double { Foundation_erf(x) }
 }
