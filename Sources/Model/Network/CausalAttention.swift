@@ -36,7 +36,7 @@ public enum CausalAttention {
                     for i in 0..<p {
                         let row = ah + i * p
                         var top = row[0]
-                        for j in 1...i where row[j] > top { top = row[j] }
+                        for j in 0...i where row[j] > top { top = row[j] }
                         var total: S = 0
                         for j in 0...i {
                             row[j] = S.exp(row[j] - top)
