@@ -62,6 +62,11 @@ if options.selected.contains(.forward) {
     } catch {
         report.recordFailure("forward", BenchFailure("\(error) (run from the repository root)"))
     }
+    do {
+        NetworkForwardBench.print(try NetworkForwardBench(repetitions: options.repetitions).run())
+    } catch {
+        report.recordFailure("forward", BenchFailure("\(error)"))
+    }
 }
 
 if options.selected.contains(.basis) {
