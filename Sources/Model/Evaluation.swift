@@ -13,34 +13,14 @@ public struct SplitMetrics: Sendable, Equatable {
     @_specialize(exported: true, where Scalar == Float)
     public init<Scalar: BLASScalar>(logits: Matrix<Scalar>, indices: [Int], dataset: ModularAdditionDataset) {
         precondition(logits.rows == indices.count, "one logit row per sample")
-        let classes = logits.columns
-        var wrong: [Int] = []
-        var total = 0.0
-        logits.elements.withUnsafeBufferPointer { lp in
-            for (row, index) in indices.enumerated() {
-                let r = lp.baseAddress! + row * classes
-                var best = 0
-                var top = Double(r[0])
-                for c in 1..<classes where Double(r[c]) > top {
-                    top = Double(r[c])
-                    best = c
-                }
-                var sum = 0.0
-                for c in 0..<classes { sum += _exp(Double(r[c]) - top) }
-                let label = dataset.label(index)
-                total += (_log(sum) + top) - Double(r[label])
-                if best != label { wrong.append(index) }
-            }
-        }
-        samples = indices.count
-        self.wrong = wrong
-        accuracy = indices.isEmpty ? 0 : Double(indices.count - wrong.count) / Double(indices.count)
-        crossEntropy = indices.isEmpty ? 0 : total / Double(indices.count)
+        var scores = LogitScores()
+        scores.add(logits: logits, labels: indices.map(dataset.label), ids: indices)
+        samples = scores.count
+        wrong = scores.wrong
+        accuracy = scores.accuracy
+        crossEntropy = scores.crossEntropy
     }
 }
-
-@inline(__always) private func _exp(_ x: Double) -> Double { Double.exp(x) }
-@inline(__always) private func _log(_ x: Double) -> Double { Double.log(x) }
 
 public extension FoldedTransformer {
     /// Evaluates the model on dataset indices in batches (bounded memory for any p).

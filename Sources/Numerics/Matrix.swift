@@ -85,10 +85,15 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     /// Columns `range` as a new matrix.
     @inlinable
     public func columns(_ range: Range<Int>) -> Matrix {
-        var out = Matrix(rows: rows, columns: range.count)
-        for r in 0..<rows {
-            out.elements.replaceSubrange(r * range.count..<(r + 1) * range.count,
-                                         with: elements[r * columns + range.lowerBound..<r * columns + range.upperBound])
+        precondition(range.lowerBound >= 0 && range.upperBound <= columns, "columns \(range) out of 0..<\(columns)")
+        var out = Matrix.uninitialized(rows: rows, columns: range.count)
+        let width = range.count
+        elements.withUnsafeBufferPointer { src in
+            out.elements.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows {
+                    (dst.baseAddress! + r * width).update(from: src.baseAddress! + r * columns + range.lowerBound, count: width)
+                }
+            }
         }
         return out
     }
@@ -145,13 +150,19 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     /// Places matrices with equal row counts side by side.
     @inlinable
     public static func hstack(_ parts: [Matrix]) -> Matrix {
+        if parts.count == 1 { return parts[0] }
         let rows = parts.first?.rows ?? 0
         precondition(parts.allSatisfy { $0.rows == rows }, "hstack of different heights")
-        var out = Matrix(rows: rows, columns: parts.reduce(0) { $0 + $1.columns })
-        for r in 0..<rows {
-            var offset = r * out.columns
+        var out = Matrix.uninitialized(rows: rows, columns: parts.reduce(0) { $0 + $1.columns })
+        let width = out.columns
+        out.elements.withUnsafeMutableBufferPointer { dst in
+            var offset = 0
             for p in parts {
-                out.elements.replaceSubrange(offset..<offset + p.columns, with: p.row(r))
+                p.elements.withUnsafeBufferPointer { src in
+                    for r in 0..<rows {
+                        (dst.baseAddress! + r * width + offset).update(from: src.baseAddress! + r * p.columns, count: p.columns)
+                    }
+                }
                 offset += p.columns
             }
         }

@@ -131,14 +131,25 @@ public extension FoldedNetwork {
 
     /// Runs an MLP on a batch of flattened inputs (N × input_size) and returns the activations
     /// of the node layers named in `capturing`.
+    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(exported: true, where Scalar == Float)
     func activations(features: Matrix<Scalar>, capturing names: [String], threads: Int = 1) throws(NodeLayerError) -> [String: Matrix<Scalar>] {
         guard case let .mlp(c) = graph.config else { preconditionFailure("feature input for a transformer") }
         precondition(features.columns == c.inputSize, "\(features.columns) features for an input of \(c.inputSize)")
-        let ones = Matrix<Scalar>(rows: features.rows, columns: 1, repeating: 1)
-        return try run(from: [Matrix.hstack([features, ones])], capturing: names, threads: threads)
+        if names.contains(where: { graph.layer(named: $0)?.moduleIndex == 0 }) {
+            let ones = Matrix<Scalar>(rows: features.rows, columns: 1, repeating: 1)
+            return try run(from: [Matrix.hstack([features, ones])], capturing: names, threads: threads)
+        }
+        // Without layers.0 among the captures, x ⊕ 1 is never formed: x·W^f = x·W^f[0..<in] + W^f[in].
+        let first = layers[0]
+        var pre = features.leadingBlockProduct(rows: 0..<features.rows, depth: c.inputSize, first)
+        pre.addToEachRow(Array(first.row(c.inputSize)))
+        if c.layerCount > 1 { activation.apply(&pre.elements) }
+        return try run(from: [pre], startingAt: 1, capturing: names, threads: threads)
     }
 
-    private func run(from input: [Matrix<Scalar>], capturing names: [String], threads: Int) throws(NodeLayerError) -> [String: Matrix<Scalar>] {
+    /// Runs the modules from index `start`, whose input is `input`, to the last captured layer.
+    private func run(from input: [Matrix<Scalar>], startingAt start: Int = 0, capturing names: [String], threads: Int) throws(NodeLayerError) -> [String: Matrix<Scalar>] {
         var wanted: [Int: [String]] = [:]
         for name in names {
             guard let layer = graph.layer(named: name) else { _ = try graph.nodeLayers([name]); continue }
@@ -146,8 +157,8 @@ public extension FoldedNetwork {
         }
         var result: [String: Matrix<Scalar>] = [:]
         var parts = input
-        let end = wanted.keys.max() ?? 0
-        for index in 0...end {
+        let end = max(wanted.keys.max() ?? start, start)
+        for index in start...end {
             if let names = wanted[index] {
                 let joined = Matrix.hstack(parts)
                 for name in names { result[name] = joined }
