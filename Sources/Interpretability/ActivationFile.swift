@@ -40,60 +40,42 @@ public enum ActivationFile {
         description: Description, to path: String, batchSize: Int = 1024, deflateLevel: Int = 4,
         progress: (Double) -> Void = { _ in }
     ) throws(HDF5Error) {
-        let file = try HDF5File(path: path, mode: .create)
         let cfg = model.config
-        let width = cfg.dModel + 1
-        var datasets: [(NodeLayer, HDF5Dataset)] = []
-        for layer in layers {
-            let features = layer == .output ? cfg.dVocabOut : width
-            let positions = layer.positions(nCtx: cfg.nCtx)
-            let rowsPerChunk = max(1, min(batchSize, 65536 / (positions * features * MemoryLayout<Scalar>.size)))
-            let ds = try file.createDataset("/" + layer.rawValue, of: Scalar.self, shape: [0, positions, features],
-                                            storage: HDF5Storage(chunkShape: [rowsPerChunk, positions, features], deflateLevel: deflateLevel, isAppendable: true))
-            let a = ds.attributes
-            try a.set(layer.rawValue, for: "node_layer")
-            try a.set(layer.hookName, for: "hook_name")
-            try a.set(Array(layer == .ln1 ? 0..<cfg.nCtx : (cfg.nCtx - 1)..<cfg.nCtx), for: "positions")
-            try a.set(layer != .output, for: "includes_constant")
-            try a.set(Scalar.self == Double.self ? "float64" : "float32", for: "dtype")
-            try a.set(layer == .output ? "logits at the last position" : "residual stream; the last feature is the constant 1 of the folded model", for: "description")
-            datasets.append((layer, ds))
+        let layouts = layers.map { layer in
+            ActivationFileWriter<Scalar>.Layer(
+                name: layer.rawValue, hookName: layer.hookName,
+                positions: Array(layer == .ln1 ? 0..<cfg.nCtx : (cfg.nCtx - 1)..<cfg.nCtx),
+                features: layer == .output ? cfg.dVocabOut : cfg.dModel + 1, includesConstant: layer != .output,
+                description: layer == .output ? "logits at the last position" : "residual stream; the last feature is the constant 1 of the folded model")
         }
-        let indicesSet = try file.createDataset("/sample_indices", of: Int64.self, shape: [0], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
-        let inputs = try file.createDataset("/inputs", of: Int64.self, shape: [0, cfg.nCtx], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
-        let labels = try file.createDataset("/labels", of: Int64.self, shape: [0], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
-        try indicesSet.attributes.set("index of each sample in the p² pairs: a·p + b", for: "description")
-        try inputs.attributes.set("input tokens [a, b, p] (p is the '=' token)", for: "description")
-        try labels.attributes.set("(a + b) mod p", for: "description")
-
-        let root = file.attributes
-        try root.set(format, for: "format")
-        try root.set(description.p, for: "p")
-        try root.set(description.split, for: "split")
-        try root.set(description.trainFraction, for: "train_fraction")
-        try root.set(description.splitSeed, for: "split_seed")
-        try root.set(indices.count, for: "n_samples")
-        // Its lineage: the identity of the model that computed it (`ArtefactLineage`).
-        try ArtefactLineage([.model: description.modelDigest]).write(to: file)
-        try root.set(description.runnerVersion, for: "runner_version")
-        try root.set(layers.map(\.rawValue).joined(separator: ","), for: "node_layers")
-
+        let samples = ActivationFileWriter<Scalar>.SampleDescriptions(
+            indices: "index of each sample in the p² pairs: a·p + b", inputs: "input tokens [a, b, p] (p is the '=' token)", labels: "(a + b) mod p")
+        let writer = try ActivationFileWriter<Scalar>(path: path, layers: layouts, inputWidth: cfg.nCtx, samples: samples, batchSize: batchSize,
+                                                      deflateLevel: deflateLevel) { (file: HDF5File) throws(HDF5Error) in
+            let root = file.attributes
+            try root.set(format, for: "format")
+            try root.set(description.p, for: "p")
+            try root.set(description.split, for: "split")
+            try root.set(description.trainFraction, for: "train_fraction")
+            try root.set(description.splitSeed, for: "split_seed")
+            try root.set(indices.count, for: "n_samples")
+            // Its lineage: the identity of the model that computed it (`ArtefactLineage`).
+            try ArtefactLineage([.model: description.modelDigest]).write(to: file)
+            try root.set(description.runnerVersion, for: "runner_version")
+            try root.set(layers.map(\.rawValue).joined(separator: ","), for: "node_layers")
+        }
         var start = 0
         while start < indices.count {
             let end = min(start + batchSize, indices.count)
             let batch = Array(indices[start..<end])
             let tokens = batch.map(dataset.tokens)
             let acts = model.forward(tokens)
-            for (layer, ds) in datasets {
-                try ds.append(rows: acts.layer(layer.rawValue)!.elements)
-            }
-            try indicesSet.append(rows: batch.map { Int64($0) })
-            try inputs.append(rows: tokens.flatMap { $0.map { Int64($0) } })
-            try labels.append(rows: batch.map { Int64(dataset.label($0)) })
+            try writer.append(layers.map { acts.layer($0.rawValue)! }, indices: batch, inputs: tokens.flatMap { $0.map { Int64($0) } },
+                              labels: batch.map(dataset.label))
             start = end
             progress(Double(start) / Double(max(indices.count, 1)))
         }
-        try file.close()
+        try writer.close()
     }
 
     /// Opens an activation file and checks it is one.
