@@ -16,8 +16,8 @@ import Testing
     }
 
     @Test func scoresInBatchesEqualOnePass() throws {
-        let network = try FoldedNetwork<Double>(try RandomModels.weights(RandomModels.mlp([6, 5, 4])))
-        let x = RandomModels.matrix(9, 6, seed: 4)
+        let network = try FoldedNetwork<Double>(try TestNetworks.weights(TestNetworks.mlp([6, 5, 4])))
+        let x = TestNetworks.matrix(9, 6, seed: 4)
         let labels = (0..<9).map { $0 % 4 }
         var whole = LogitScores(), parts = LogitScores()
         network.scoreClassification(features: x, labels: labels, into: &whole)
@@ -27,9 +27,9 @@ import Testing
     }
 
     @Test func nextTokenScoresPredictEachFollowingToken() throws {
-        let config = RandomModels.transformer(layers: 2, vocabOut: 11, act: .gelu, norm: .LNPre)
-        let network = try FoldedNetwork<Double>(try RandomModels.weights(config))
-        let tokens = RandomModels.tokens(samples: 3, positions: 4, vocab: 11)
+        let config = TestNetworks.transformer(layers: 2, vocabOut: 11, act: .gelu, norm: .LNPre)
+        let network = try FoldedNetwork<Double>(try TestNetworks.weights(config))
+        let tokens = TestNetworks.tokens(samples: 3, positions: 4, vocab: 11)
         var scores = LogitScores()
         network.scoreNextTokens(tokens, into: &scores)
         #expect(scores.count == 3 * 3)

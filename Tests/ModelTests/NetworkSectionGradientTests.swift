@@ -14,16 +14,16 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "MLP relu", config: RandomModels.mlp([5, 4, 3, 2])),
-        Case(name: "MLP gelu without bias", config: RandomModels.mlp([4, 6, 3], act: .gelu, bias: false)),
-        Case(name: "MLP silu", config: RandomModels.mlp([3, 5, 2], act: .silu)),
-        Case(name: "1 layer, no LayerNorm, relu", config: RandomModels.transformer()),
-        Case(name: "1 layer, no LayerNorm, relu, last position after attention", config: RandomModels.transformer(nCtx: 3),
+        Case(name: "MLP relu", config: TestNetworks.mlp([5, 4, 3, 2])),
+        Case(name: "MLP gelu without bias", config: TestNetworks.mlp([4, 6, 3], act: .gelu, bias: false)),
+        Case(name: "MLP silu", config: TestNetworks.mlp([3, 5, 2], act: .silu)),
+        Case(name: "1 layer, no LayerNorm, relu", config: TestNetworks.transformer()),
+        Case(name: "1 layer, no LayerNorm, relu, last position after attention", config: TestNetworks.transformer(nCtx: 3),
              lastPosition: .add_resid1),
-        Case(name: "2 layers, LNPre, gelu", config: RandomModels.transformer(layers: 2, act: .gelu, norm: .LNPre)),
-        Case(name: "2 layers, LNPre, gelu_new, unscaled attention", config: RandomModels.transformer(layers: 2, act: .gelu_new, norm: .LNPre, attnScale: false)),
-        Case(name: "3 layers, attention only, LNPre", config: RandomModels.transformer(layers: 3, dMLP: nil, norm: .LNPre)),
-        Case(name: "1 layer, silu, LNPre, logits at the last position", config: RandomModels.transformer(act: .silu, norm: .LNPre),
+        Case(name: "2 layers, LNPre, gelu", config: TestNetworks.transformer(layers: 2, act: .gelu, norm: .LNPre)),
+        Case(name: "2 layers, LNPre, gelu_new, unscaled attention", config: TestNetworks.transformer(layers: 2, act: .gelu_new, norm: .LNPre, attnScale: false)),
+        Case(name: "3 layers, attention only, LNPre", config: TestNetworks.transformer(layers: 3, dMLP: nil, norm: .LNPre)),
+        Case(name: "1 layer, silu, LNPre, logits at the last position", config: TestNetworks.transformer(act: .silu, norm: .LNPre),
              lastPosition: .unembed),
     ]
 
@@ -32,9 +32,9 @@ import Testing
         let names = network.graph.layerNames
         switch network.graph.config {
         case let .mlp(c):
-            return try network.activations(features: RandomModels.matrix(samples, c.inputSize, seed: 3), capturing: names)
+            return try network.activations(features: TestNetworks.matrix(samples, c.inputSize, seed: 3), capturing: names)
         case let .transformer(c):
-            return try network.activations(tokens: RandomModels.tokens(samples: samples, positions: network.graph.positions, vocab: c.dVocab),
+            return try network.activations(tokens: TestNetworks.tokens(samples: samples, positions: network.graph.positions, vocab: c.dVocab),
                                            capturing: names)
         }
     }
@@ -43,7 +43,7 @@ import Testing
 
     @Test(arguments: cases)
     func everyModuleBackwardMatchesCentralDifferences(_ c: Case) throws {
-        let weights = try RandomModels.weights(c.config)
+        let weights = try TestNetworks.weights(c.config)
         let network = try FoldedNetwork<Double>(weights, lastPosition: c.lastPosition)
         let acts = try Self.activations(network)
         let layers = network.graph.layers
@@ -55,7 +55,7 @@ import Testing
 
     @Test(arguments: cases)
     func sectionsSpanningSeveralModulesMatchCentralDifferences(_ c: Case) throws {
-        let weights = try RandomModels.weights(c.config, seed: 2)
+        let weights = try TestNetworks.weights(c.config, seed: 2)
         let network = try FoldedNetwork<Double>(weights, lastPosition: c.lastPosition)
         let acts = try Self.activations(network)
         let names = network.graph.layerNames
@@ -67,11 +67,11 @@ import Testing
     }
 
     @Test func stackedDirectionsGiveEachDirectionsGradient() throws {
-        let network = try FoldedNetwork<Double>(try RandomModels.weights(RandomModels.transformer(layers: 2, act: .gelu, norm: .LNPre)))
+        let network = try FoldedNetwork<Double>(try TestNetworks.weights(TestNetworks.transformer(layers: 2, act: .gelu, norm: .LNPre)))
         let acts = try Self.activations(network, samples: 3)
         let section = try network.section(from: "ln1.0", to: "ln2.1")
         let (y, tape) = section.forward(acts["ln1.0"]!)
-        let g1 = RandomModels.matrix(y.rows, y.columns, seed: 21), g2 = RandomModels.matrix(y.rows, y.columns, seed: 22)
+        let g1 = TestNetworks.matrix(y.rows, y.columns, seed: 21), g2 = TestNetworks.matrix(y.rows, y.columns, seed: 22)
         let both = section.backward(Matrix.vstack([g1, g2]), tape: tape, directions: 2)
         let separately = Matrix.vstack([section.backward(g1, tape: tape), section.backward(g2, tape: tape)])
         #expect(both.maxAbsDifference(separately) < 1e-13)
@@ -80,7 +80,7 @@ import Testing
     /// L = Σ F(x) ∘ G; backward(G) must equal dL/dx by central differences (step 1e-6).
     static func checkGradient(_ section: NetworkSection<Double>, at x: Matrix<Double>, seed: UInt32) throws {
         let (y, tape) = section.forward(x)
-        let g = RandomModels.matrix(y.rows, y.columns, seed: seed)
+        let g = TestNetworks.matrix(y.rows, y.columns, seed: seed)
         let analytic = section.backward(g, tape: tape)
         #expect(analytic.rows == x.rows && analytic.columns == x.columns)
         let step = 1e-6

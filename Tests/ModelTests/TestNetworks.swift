@@ -2,8 +2,8 @@ import Artefacts
 import Model
 import Numerics
 
-/// Small models with random weights, for tests of the general model layer.
-enum RandomModels {
+/// Small networks with random weights (Mersenne Twister), for tests of the general model layer.
+enum TestNetworks {
     /// Weights for `config`, every element uniform in ±scale from a fixed seed.
     static func weights(_ config: ModelConfig, seed: UInt32 = 1, scale: Float = 0.5) throws -> ModelWeights {
         var rng = MersenneTwister(seed: seed)
