@@ -34,7 +34,7 @@ public struct GPT2Tokenizer: Sendable {
         return map
     }()
 
-    /// Reads the two files; `vocabName` and `mergesName` name them in errors.
+    /// Reads the two files; a malformed one is an error naming it and the line or token.
     public init(vocab vocabPath: String, merges mergesPath: String) throws {
         try PathKind.requireRegularFile(vocabPath, expected: "GPT-2's vocab.json")
         try PathKind.requireRegularFile(mergesPath, expected: "GPT-2's merges.txt")
