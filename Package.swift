@@ -26,13 +26,15 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        // zlib's inflate: gzip-compressed dataset sources read as a stream.
+        .systemLibrary(name: "CInflate", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Numerics: matrices, BLAS/LAPACK, RNG. Knows nothing of pipelines.
         .target(name: "Numerics", dependencies: ["CBLAS", "CLAPACKE"], swiftSettings: releaseSpeed),
         // Artefact formats: torch checkpoints (restricted unpickler), safetensors, HDF5.
         .target(name: "Artefacts", dependencies: ["Numerics", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        // The model layer: the modular-addition dataset, the transformer, evaluation.
-        .target(name: "Model", dependencies: ["Numerics", "Artefacts"], swiftSettings: releaseSpeed),
+        // The model layer: the transformer, evaluation, datasets (dataset.h5 and its sources).
+        .target(name: "Model", dependencies: ["Numerics", "Artefacts", "CInflate"], swiftSettings: releaseSpeed),
         // Leiden community detection (Traag, Waltman & van Eck 2019) on weighted undirected graphs.
         .target(name: "Leiden", swiftSettings: releaseSpeed),
         // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.

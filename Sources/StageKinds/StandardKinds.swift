@@ -4,6 +4,7 @@ public extension KindRegistry {
     /// Every stage kind this build of runner knows.
     static let standard = KindRegistry([
         CommandStage(),
+        DatasetStage(),
         ImportCheckpointStage(),
         TrainStage(),
         EvaluateStage(),

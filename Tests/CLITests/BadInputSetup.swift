@@ -13,6 +13,8 @@ import Foundation
 ///   bits at offsets drawn by SplitMix64 from `seed` within that fraction of the file, or
 ///   `"at": "785e", "within": 2` within the bytes from the first occurrence of a pattern on
 /// - `{"text": DST, "content": "..."}`, `{"mkdir": DST}`, `{"symlink": DST, "to": TARGET}`
+/// - `{"bytes": DST, "hex": "00000803...", "zeros": n}`: a small binary file (an IDX header, say),
+///   the given bytes followed by `n` zero bytes
 /// - `{"hdf5": DST, "from": SRC, ...}`: a copy through the HDF5 library, minus `drop` (objects)
 ///   and `drop_attributes` (`OBJECT@NAME`), with `set_attributes` (`OBJECT@NAME`: value),
 ///   `keep_rows` (dataset: rows), `drop_last` (dataset: axis whose last index goes),
@@ -55,6 +57,13 @@ enum BadInputSetup {
             try write(try flipped(try bytes(), step))
         case "text":
             try write(Array((step["content"]?.stringValue ?? "").utf8))
+        case "bytes":
+            let hex = step["hex"]?.stringValue ?? ""
+            guard hex.count % 2 == 0, let bytes = Optional(stride(from: 0, to: hex.count, by: 2).compactMap({ UInt8(hex.dropFirst($0).prefix(2), radix: 16) })),
+                  bytes.count == hex.count / 2 else {
+                throw Failure(description: "'bytes' needs 'hex', an even number of hex digits")
+            }
+            try write(bytes + [UInt8](repeating: 0, count: step["zeros"]?.intValue ?? 0))
         case "mkdir":
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         case "symlink":
