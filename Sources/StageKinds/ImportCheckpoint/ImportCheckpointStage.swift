@@ -47,7 +47,7 @@ public struct ImportCheckpointStage: StageKind {
         }
         progress.report(0.5, "read \(weights.config.dModel)-wide model")
         let digest = try SHA256.hex(fileAt: path)
-        try ModelArtefact.write(weights, to: out, provenance: ["source_sha256": digest, "source_format": format])
+        try ModelArtefact.write(ModelWeights(weights), to: out, provenance: ["source_sha256": .string(digest), "source_format": .string(format)])
         progress.report(1, "written")
     }
 
