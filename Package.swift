@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C shims: imported by exactly one Swift module each.
@@ -33,8 +34,11 @@ let package = Package(
         .target(name: "Numerics", dependencies: ["CBLAS", "CLAPACKE"], swiftSettings: releaseSpeed),
         // Artefact formats: torch checkpoints (restricted unpickler), safetensors, HDF5.
         .target(name: "Artefacts", dependencies: ["Numerics", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        // The model layer: the transformer, evaluation, datasets (dataset.h5 and its sources).
-        .target(name: "Model", dependencies: ["Numerics", "Artefacts", "CInflate"], swiftSettings: releaseSpeed),
+        // The model layer: model configs and weights (MLPs, TransformerLens transformers), their
+        // import (torch, safetensors, Hugging Face GPT-2; the authors' config.yaml, read with
+        // Yams) and export, the node-layer graph and folded network, datasets (dataset.h5 and its
+        // sources), the mod-add transformer's closed forms, evaluation.
+        .target(name: "Model", dependencies: ["Numerics", "Artefacts", "CInflate", .product(name: "Yams", package: "Yams")], swiftSettings: releaseSpeed),
         // Leiden community detection (Traag, Waltman & van Eck 2019) on weighted undirected graphs.
         .target(name: "Leiden", swiftSettings: releaseSpeed),
         // Interpretability: node layers, means and grams, LIB and PCA bases, Jacobians.

@@ -2,33 +2,63 @@ import Artefacts
 import Foundation
 
 /// A model as a pipeline artefact: a directory holding `model.safetensors` (float32 weights in
-/// TransformerLens naming, loadable with `safetensors.torch.load_file`) and `config.json`
-/// (the architecture, and where the weights came from).
+/// model order and naming: TransformerLens for transformers, `layers.i.W` / `layers.i.b` for
+/// MLPs; loadable with `safetensors.torch.load_file`) and `config.json` (the `ModelConfig`
+/// with its `model_family`, and under `provenance` where the weights came from).
+///
+/// The weights file alone is the model's identity (see ModelIdentity in StageKinds): the
+/// provenance also goes into its header's metadata, so the same weights imported from
+/// another source are another file.
 public enum ModelArtefact {
     public static let weightsFile = "model.safetensors"
     public static let configFile = "config.json"
 
-    public static func write(_ weights: TransformerWeights, to directory: String, provenance: [String: String]) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let data = Safetensors.encode(weights.stateDict, metadata: ["format": "pt"].merging(provenance) { a, _ in a })
-        try data.write(to: URL(fileURLWithPath: directory + "/" + weightsFile))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        var config = try JSONSerialization.jsonObject(with: encoder.encode(weights.config)) as! [String: Any]
-        config["n_layers"] = 1
-        config["normalization_type"] = NSNull()
-        config["positional_embedding_type"] = "standard"
-        config["provenance"] = provenance
-        let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
-        try (json + Data("\n".utf8)).write(to: URL(fileURLWithPath: directory + "/" + configFile))
+    /// Writes the artefact into `directory` (created if needed), each file atomically.
+    public static func write(_ weights: ModelWeights, to directory: String, provenance: Provenance) throws(ArtefactWriteError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ArtefactWriteError(file: directory, "cannot create the directory: \(error.localizedDescription)")
+        }
+        // "format": "pt" is what safetensors.torch.save_file records; a provenance key of the
+        // same name does not replace it.
+        let metadata = provenance.mapValues(\.metadataText).merging(["format": "pt"]) { _, format in format }
+        let data = Safetensors.encode(weights.stateDict, metadata: metadata)
+        try DurableFile.write(Array(data), to: directory + "/" + weightsFile)
+        try DurableFile.write(Array(try configJSON(weights.config, provenance: provenance, file: directory + "/" + configFile)),
+                              to: directory + "/" + configFile)
+    }
+
+    /// `config.json`: the config's fields (with `model_family`) and `provenance`, keys sorted.
+    static func configJSON(_ config: ModelConfig, provenance: Provenance, file: String) throws(ArtefactWriteError) -> Data {
+        do {
+            guard var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] else {
+                throw ArtefactWriteError(file: file, "the model config does not encode as a JSON object")
+            }
+            var record: [String: Any] = [:]
+            for (key, value) in provenance {
+                guard let json = value.jsonObject else {
+                    throw ArtefactWriteError(file: file, "provenance '\(key)' is not a JSON document")
+                }
+                record[key] = json
+            }
+            object["provenance"] = record
+            return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) + Data("\n".utf8)
+        } catch let error as ArtefactWriteError {
+            throw error
+        } catch {
+            throw ArtefactWriteError(file: file, "cannot encode the model config: \(error.localizedDescription)")
+        }
     }
 
     /// What a model input is, for messages about a path that is something else.
     public static let expected = "a model artefact directory (model.safetensors and config.json) or a safetensors file"
 
-    /// Reads a model artefact directory, or a bare `.safetensors` file. Each file is checked
-    /// to be a regular file before it is opened (a FIFO would block the reader).
-    public static func read(_ path: String) throws(ArtefactReadError) -> TransformerWeights {
+    /// Reads a model artefact directory, or a bare `.safetensors` file, as weights checked
+    /// against their config. Without a `config.json` (a bare file, or a directory without one)
+    /// the weights are the one-layer mod-add transformer, its sizes read off the shapes. Each
+    /// file is checked to be a regular file before it is opened (a FIFO would block the reader).
+    public static func readWeights(_ path: String) throws(ArtefactReadError) -> ModelWeights {
         let kind = PathKind(of: path)
         switch kind {
         case .missing: throw ArtefactReadError(file: path, "no such file or directory")
@@ -44,16 +74,28 @@ public enum ModelArtefact {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ArtefactReadError(file: file, "cannot be read (a model artefact holds \(weightsFile) and \(configFile))")
         }
-        var actFn = "relu"
-        let config = path + "/" + configFile
-        if isDirectory, PathKind(of: config) != .missing {
-            try PathKind.requireRegularFile(config, expected: "a JSON file")
-            if let c = FileManager.default.contents(atPath: config),
-               let object = try? JSONSerialization.jsonObject(with: c) as? [String: Any], let a = object["act_fn"] as? String {
-                actFn = a
+        let configPath = path + "/" + configFile
+        var config: ModelConfig?
+        if isDirectory, PathKind(of: configPath) != .missing {
+            try PathKind.requireRegularFile(configPath, expected: "a JSON file")
+            guard let json = FileManager.default.contents(atPath: configPath) else {
+                throw ArtefactReadError(file: configPath, "cannot be read")
             }
+            config = try ModelConfig.read(json: json, file: configPath)
         }
-        let decoded = try Safetensors.decode(data, file: file)
-        return try TransformerWeights(stateDict: decoded.tensors, file: file, actFn: actFn)
+        let tensors = try Safetensors.decode(data, file: file).tensors
+        guard let config else { return ModelWeights(try TransformerWeights(stateDict: tensors, file: file)) }
+        return try ModelWeights(config: config, stateDict: tensors, file: file)
+    }
+
+    /// Reads a model artefact as the one-layer mod-add transformer of the closed forms, for the
+    /// stages that work on it only; any other model is refused with what they need.
+    public static func read(_ path: String) throws(ArtefactReadError) -> TransformerWeights {
+        let weights = try readWeights(path)
+        do {
+            return try TransformerWeights(weights)
+        } catch {
+            throw ArtefactReadError(file: path, error.description)
+        }
     }
 }

@@ -1,9 +1,16 @@
 import Artefacts
 import Foundation
 
-/// A model in the files a PyTorch user loads into TransformerLens: `model.pt` (what
-/// `torch.save(model.state_dict())` writes), `model.safetensors` (the same tensors),
-/// `config.json` (a `HookedTransformerConfig`) and `LOADING.txt` (the Python that loads them).
+/// A model in the files a PyTorch user loads: `model.pt` (what `torch.save(model.state_dict())`
+/// writes), `model.safetensors` (the same tensors), `config.json` and `LOADING.txt` (the
+/// Python that loads them).
+///
+/// - A transformer is written as TransformerLens holds it: `HookedTransformer.state_dict()`
+///   keys and shapes, and a `config.json` that `HookedTransformerConfig(**json)` accepts (its
+///   fields only).
+/// - An MLP is written in the authors' naming (`layers.i.W` in × out, `layers.i.b`) with their
+///   `MLPConfig` fields as `config.json` (input_size, hidden_sizes, output_size,
+///   activation_fn, bias).
 public enum TransformerLensExport {
     public enum Format: String, CaseIterable, Sendable {
         case pt, safetensors
@@ -16,67 +23,119 @@ public enum TransformerLensExport {
     public static let configFile = "config.json"
     public static let loadingFile = "LOADING.txt"
 
-    /// `HookedTransformer.state_dict()` of the one-layer, LayerNorm-free model: the weights plus
-    /// the attention's two persistent buffers, without which a strict `load_state_dict` fails
-    /// with missing keys: `blocks.0.attn.mask` (the causal mask, bool n_ctx × n_ctx, lower
-    /// triangle) and `blocks.0.attn.IGNORE` (the float32 scalar −inf put into masked scores).
-    /// The keys, their order, shapes and dtypes are those of the authors' checkpoints.
-    public static func stateDict(_ weights: TransformerWeights) -> [(name: String, tensor: TensorData)] {
-        let n = weights.config.nCtx
-        let mask = (0..<n * n).map { i -> UInt8 in i % n <= i / n ? 1 : 0 }
-        let buffers: [(name: String, tensor: TensorData)] = [
-            ("blocks.0.attn.mask", TensorData(dtype: .bool, shape: [n, n], bytes: mask)),
-            ("blocks.0.attn.IGNORE", TensorData(float32: [-.infinity], shape: [])),
-        ]
-        var dict = weights.stateDict
-        let afterAttention = dict.firstIndex { $0.name == "blocks.0.attn.b_O" }! + 1
-        dict.insert(contentsOf: buffers, at: afterAttention)
+    /// The state dict as the model's PyTorch module holds it. For a transformer, each block's
+    /// attention also has its two persistent buffers, without which a strict
+    /// `load_state_dict` fails with missing keys: `blocks.L.attn.mask` (the causal mask, bool
+    /// n_ctx × n_ctx, lower triangle) and `blocks.L.attn.IGNORE` (the float32 scalar −inf put
+    /// into masked scores), after the attention's weights. The keys, their order, shapes and
+    /// dtypes are those of the authors' checkpoints.
+    public static func stateDict(_ weights: ModelWeights) -> [(name: String, tensor: TensorData)] {
+        guard case let .transformer(c) = weights.config else { return weights.stateDict }
+        let n = c.nCtx
+        let mask = TensorData(dtype: .bool, shape: [n, n], bytes: (0..<n * n).map { i -> UInt8 in i % n <= i / n ? 1 : 0 })
+        let ignore = TensorData(float32: [-.infinity], shape: [])
+        var dict: [(name: String, tensor: TensorData)] = []
+        for entry in weights.stateDict {
+            dict.append(entry)
+            if entry.name.hasSuffix(".attn.b_O") {
+                let block = entry.name.dropLast("b_O".count)
+                dict += [(block + "mask", mask), (block + "IGNORE", ignore)]
+            }
+        }
         return dict
     }
 
-    /// The `HookedTransformerConfig` fields that describe this model, and nothing else:
-    /// `HookedTransformerConfig(**json.load(...))` rejects unknown keys.
-    public static func configJSON(_ config: TransformerConfig) -> Data {
-        let fields: [String: Any] = [
-            "n_layers": 1, "d_model": config.dModel, "d_head": config.dHead, "n_heads": config.nHeads,
-            "d_mlp": config.dMLP, "d_vocab": config.dVocab, "d_vocab_out": config.dVocabOut, "n_ctx": config.nCtx,
-            "act_fn": config.actFn, "normalization_type": NSNull(), "attn_only": false,
-            "positional_embedding_type": "standard",
-        ]
-        let json = try! JSONSerialization.data(withJSONObject: fields, options: [.prettyPrinted, .sortedKeys])
+    /// `config.json`: for a transformer the `HookedTransformerConfig` fields that describe it
+    /// and nothing else (`HookedTransformerConfig(**json.load(...))` rejects unknown keys);
+    /// for an MLP the authors' `MLPConfig` fields.
+    public static func configJSON(_ config: ModelConfig) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json: Data
+        do {
+            switch config {
+            case let .transformer(c): json = try encoder.encode(c)
+            case let .mlp(c): json = try encoder.encode(c)
+            }
+        } catch {
+            // Plain structs of numbers, strings and booleans always encode.
+            preconditionFailure("a model config did not encode: \(error)")
+        }
         return json + Data("\n".utf8)
     }
 
-    /// What the directory holds and the five lines of Python that load it (from `model.pt`
-    /// when it was written, else from `model.safetensors`).
-    public static func loadingText(_ config: TransformerConfig, formats: [Format]) -> String {
-        let equals = config.dVocab - 1
-        let (a, b) = (min(3, max(equals - 1, 0)), min(5, max(equals - 1, 0)))
+    /// What the directory holds and the lines of Python that load it (from `model.pt` when it
+    /// was written, else from `model.safetensors`).
+    public static func loadingText(_ config: ModelConfig, formats: [Format]) -> String {
         let files = formats.map { "`\($0.fileName)`" }.joined(separator: " and ")
+        let holds = "hold\(formats.count == 1 ? "s" : "")"
         let load = formats.contains(.pt)
-            ? ["import json, torch", "model.load_state_dict(torch.load(\"model.pt\", weights_only=True))"]
-            : ["import json, torch, safetensors.torch", "model.load_state_dict(safetensors.torch.load_file(\"model.safetensors\"))"]
-        return """
-        A one-layer transformer (d_model \(config.dModel), \(config.nHeads) heads of \(config.dHead), d_mlp \(config.dMLP), \
-        \(config.actFn), no LayerNorm),
-        exported by runner for TransformerLens.
+            ? (imports: "import json, torch", stateDict: "torch.load(\"model.pt\", weights_only=True)")
+            : (imports: "import json, torch, safetensors.torch", stateDict: "safetensors.torch.load_file(\"model.safetensors\")")
+        switch config {
+        case let .transformer(c):
+            return """
+            A \(ModelConfig.transformer(c).summary),
+            exported by runner for TransformerLens.
 
-        \(files) hold\(formats.count == 1 ? "s" : "") its state dict: TransformerLens key names and shapes, float32, plus
-        the attention's mask and IGNORE buffers. `config.json` is a HookedTransformerConfig.
-        Load it (in this directory) with:
+            \(files) \(holds) its state dict: TransformerLens key names and shapes, float32, plus
+            each attention's mask and IGNORE buffers. `config.json` is a HookedTransformerConfig.
+            Load it (in this directory) with:
 
-            \(load[0])
-            from transformer_lens import HookedTransformer, HookedTransformerConfig
-            model = HookedTransformer(HookedTransformerConfig(**json.load(open("config.json"))))
-            \(load[1])
-            logits = model(torch.tensor([[\(a), \(b), \(equals)]]))  # a, b, "=": logits[0, -1] scores (a + b) mod p
+                \(load.imports)
+                from transformer_lens import HookedTransformer, HookedTransformerConfig
+                model = HookedTransformer(HookedTransformerConfig(**json.load(open("config.json"))))
+                model.load_state_dict(\(load.stateDict))
+                \(exampleCall(c))
 
-        """
+            """
+        case let .mlp(c):
+            let layers = c.layerCount
+            return """
+            An \(config.summary),
+            exported by runner.
+
+            \(files) \(holds) its state dict in the LIB authors' naming: layers.i.W (in × out) and
+            layers.i.b, float32, for i = 0 … \(layers - 1); layer i computes x @ W + b, followed by
+            \(c.activation.rawValue) on every layer but the last. `config.json` holds their MLPConfig fields.
+            Compute its logits (in this directory) with:
+
+                \(load.imports)
+                state, config = \(load.stateDict), json.load(open("config.json"))
+                act = \(pythonActivation(c.activation))
+                def logits(x):  # x: (batch, \(c.inputSize)) float32
+                    for i in range(\(layers)):
+                        x = x @ state[f"layers.{i}.W"]\(c.bias ? " + state[f\"layers.{i}.b\"]" : "")
+                        x = act(x) if i < \(layers - 1) else x
+                    return x
+
+            """
+        }
+    }
+
+    /// A first forward call for LOADING.txt: the mod-add query "a + b =" for a model shaped
+    /// like the mod-add one (n_ctx 3, output vocabulary = input vocabulary), else any tokens.
+    static func exampleCall(_ c: HookedTransformerConfig) -> String {
+        guard c.nCtx == 3, c.dVocab == c.dVocabOut, c.dVocab >= 2 else {
+            return "logits = model(torch.zeros((1, \(c.nCtx)), dtype=torch.long))  # (batch, n_ctx) tokens -> (batch, n_ctx, d_vocab_out)"
+        }
+        let equals = c.dVocab - 1
+        let (a, b) = (min(3, max(equals - 1, 0)), min(5, max(equals - 1, 0)))
+        return "logits = model(torch.tensor([[\(a), \(b), \(equals)]]))  # a, b, \"=\": logits[0, -1] scores (a + b) mod p"
+    }
+
+    static func pythonActivation(_ f: ActivationFunction) -> String {
+        switch f {
+        case .relu: return "torch.relu"
+        case .gelu: return "torch.nn.functional.gelu"
+        case .gelu_new: return "lambda x: torch.nn.functional.gelu(x, approximate=\"tanh\")"
+        case .silu: return "torch.nn.functional.silu"
+        }
     }
 
     /// Writes the chosen formats, `config.json` and `LOADING.txt` into `directory` (created
     /// if needed), each file atomically. `metadata` goes into the safetensors header.
-    public static func write(_ weights: TransformerWeights, to directory: String, formats: [Format],
+    public static func write(_ weights: ModelWeights, to directory: String, formats: [Format],
                              metadata: [String: String] = [:]) throws(ArtefactWriteError) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -14,6 +14,11 @@ enum StageInputs {
         try reading(path) { try ModelArtefact.read(path) }
     }
 
+    /// A model artefact directory (or a bare `.safetensors` file) of any model family.
+    static func modelWeights(_ path: String) throws -> ModelWeights {
+        try reading(path) { try ModelArtefact.readWeights(path) }
+    }
+
     /// fit-basis's bases, checked against the model: each of `layers` is present and every
     /// layer present has the model's width (d_model + 1, or the vocabulary for `output`).
     static func bases(_ path: String, config: TransformerConfig, layers: [NodeLayer] = []) throws -> [NodeLayer: InteractionBasis] {

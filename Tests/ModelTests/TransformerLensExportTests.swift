@@ -44,7 +44,7 @@ import Numerics
                              _ body: (String) throws -> T) throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runner-export-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try TransformerLensExport.write(weights, to: directory + "/exported", formats: formats, metadata: ["source": "test"])
+        try TransformerLensExport.write(ModelWeights(weights), to: directory + "/exported", formats: formats, metadata: ["source": "test"])
         return try body(directory + "/exported")
     }
 
@@ -85,7 +85,7 @@ import Numerics
             let data = try #require(FileManager.default.contents(atPath: directory + "/config.json"))
             let config = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect(Set(config.keys) == ["n_layers", "d_model", "d_head", "n_heads", "d_mlp", "d_vocab", "d_vocab_out", "n_ctx",
-                                         "act_fn", "normalization_type", "attn_only", "positional_embedding_type"])
+                                         "act_fn", "normalization_type", "attn_only", "positional_embedding_type", "eps", "use_attn_scale"])
             #expect(config["d_model"] as? Int == 6 && config["d_head"] as? Int == 5 && config["n_heads"] as? Int == 2)
             #expect(config["d_mlp"] as? Int == 9 && config["d_vocab"] as? Int == 8 && config["d_vocab_out"] as? Int == 7)
             #expect(config["n_ctx"] as? Int == 3 && config["n_layers"] as? Int == 1 && config["act_fn"] as? String == "relu")
@@ -95,7 +95,9 @@ import Numerics
     }
 
     @Test func loadingTextHasFiveLinesOfPythonForTheFormatsWritten() {
-        let config = TransformerConfig.modularAddition(p: 113)
+        let c = TransformerConfig.modularAddition(p: 113)
+        let config = ModelConfig.transformer(HookedTransformerConfig(nLayers: 1, dModel: c.dModel, nHeads: c.nHeads, dHead: c.dHead, dMLP: c.dMLP,
+                                                                     dVocab: c.dVocab, nCtx: c.nCtx))
         let both = TransformerLensExport.loadingText(config, formats: [.pt, .safetensors])
         let code = both.split(separator: "\n").filter { $0.hasPrefix("    ") }
         #expect(code.count == 5, "\(both)")
@@ -149,7 +151,7 @@ import Numerics
             for note in result["notes"] as? [String] ?? [] { print("note: \(note)") }
 
             let swift = FoldedTransformer<Float>(weights).forward(sequences).logits
-            let expectedKeys = TransformerLensExport.stateDict(weights).map(\.name)
+            let expectedKeys = TransformerLensExport.stateDict(ModelWeights(weights)).map(\.name)
             for file in ["pt", "safetensors"] {
                 guard let entry = result[file] as? [String: Any] else {
                     // Only the safetensors package may be missing: model.pt always has a loader.

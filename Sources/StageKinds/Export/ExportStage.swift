@@ -4,16 +4,18 @@ import Foundation
 import Model
 
 /// `export`: a model artefact → the files a PyTorch user loads: `model.pt` (a `torch.save`
-/// state dict, written without Python), `model.safetensors` (the same tensors), a
-/// TransformerLens `config.json` and `LOADING.txt`. Keys and shapes are those of
-/// `HookedTransformer.state_dict()`, so `import-checkpoint` reads the export back into the
-/// same weights, bit for bit.
+/// state dict, written without Python), `model.safetensors` (the same tensors), `config.json`
+/// and `LOADING.txt`. A transformer's keys and shapes are those of
+/// `HookedTransformer.state_dict()` and its `config.json` a `HookedTransformerConfig`; an MLP's
+/// are the authors' (`layers.i.W`, `layers.i.b`, their MLPConfig fields). `import-checkpoint`
+/// given the exported weights and `config.json` reads them back into the same weights, bit for
+/// bit (the mod-add transformer needs no config).
 public struct ExportStage: StageKind {
     public init() {}
 
     public let name = "export"
     public let version = 1
-    public let summary = "Write a model artefact as a PyTorch state dict (model.pt), safetensors and a TransformerLens config.json → exported/."
+    public let summary = "Write a model artefact as a PyTorch state dict (model.pt) and safetensors with its config.json (TransformerLens for transformers, the authors' MLPConfig for MLPs) → exported/."
 
     static let formatNames = TransformerLensExport.Format.allCases.map(\.rawValue)
 
@@ -48,15 +50,15 @@ public struct ExportStage: StageKind {
 
     public func outputs(for params: StageParams) -> [OutputDeclaration] {
         [OutputDeclaration(name: "exported", path: "exported",
-                           doc: "a directory with model.pt and/or model.safetensors (TransformerLens names and shapes), config.json and LOADING.txt")]
+                           doc: "a directory with model.pt and/or model.safetensors (TransformerLens names and shapes, or the authors' for an MLP), config.json and LOADING.txt")]
     }
 
     public func run(_ context: StageContext, progress: ProgressSink) throws {
         guard let modelPath = context.inputs["model"]?.first, let out = context.outputs["exported"] else {
             throw StageFailure("the stage has no 'model' input")
         }
-        let weights = try StageInputs.model(modelPath)
-        progress.report(0.3, "read \(weights.config.dModel)-wide model")
+        let weights = try StageInputs.modelWeights(modelPath)
+        progress.report(0.3, "read " + weights.config.summary)
         // The validated params hold known, distinct names; keep the canonical order.
         let chosen = Set(context.params.strings("formats") ?? Self.formatNames)
         let formats = TransformerLensExport.Format.allCases.filter { chosen.contains($0.rawValue) }

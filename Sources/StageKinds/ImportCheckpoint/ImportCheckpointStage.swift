@@ -3,27 +3,32 @@ import Engine
 import Foundation
 import Model
 
-/// `import-checkpoint`: a PyTorch `.pt` state dict (or a `.safetensors` file) of the one-layer
-/// transformer → a model artefact (`model.safetensors` + `config.json`). The pickle is read by
-/// a restricted unpickler that never executes anything.
+/// `import-checkpoint`: a state dict (a PyTorch `.pt` or a `.safetensors` file) and the config
+/// it comes with → a model artefact (`model.safetensors` + `config.json`). The pickle is read
+/// by a restricted unpickler that never executes anything. See `CheckpointImport` for what is
+/// read how; LayerNorm weights are folded on import, and `config.json` records it.
 public struct ImportCheckpointStage: StageKind {
     public init() {}
 
     public let name = "import-checkpoint"
     public let version = 1
-    public let summary = "Read a PyTorch checkpoint (.pt) or safetensors file of the one-layer transformer into a model artefact."
+    public let summary = "Read a model's checkpoint (.pt or safetensors) and its config (TransformerLens, the authors' config.yaml, Hugging Face GPT-2, or none for the mod-add transformer) into a model artefact."
 
     public var parameters: [ParameterSpec] {
         [
             ParameterSpec("format", .string(choices: ["auto", "torch", "safetensors"]), default: .string("auto"),
-                          doc: "How to read the input: 'torch' (a torch.save ZIP), 'safetensors', or 'auto' (by its first bytes)."),
+                          doc: "How to read the checkpoint: 'torch' (a torch.save ZIP), 'safetensors', or 'auto' (by its first bytes)."),
             ParameterSpec("act_fn", .string(choices: ["relu"]), default: .string("relu"),
-                          doc: "The MLP activation the checkpoint was trained with (only ReLU models are supported)."),
+                          doc: "Without a 'config' input only: the MLP activation of the one-layer mod-add transformer the checkpoint holds (ReLU). With a config, the config says."),
         ]
     }
 
     public var inputSpecs: [InputSpec]? {
-        [InputSpec("checkpoint", doc: "the checkpoint file, e.g. {\"file\": \"datasets/rib-modadd/seed0.pt\"}")]
+        [
+            InputSpec("checkpoint", doc: "the checkpoint file, e.g. {\"file\": \"datasets/rib-modadd/seed0.pt\"}"),
+            InputSpec("config", optional: true,
+                      doc: "the model's config: a TransformerLens HookedTransformerConfig or MLP config JSON, the authors' config.yaml (its model: block), or a Hugging Face GPT-2 config.json; without it the checkpoint is the one-layer mod-add transformer, its sizes read off the shapes"),
+        ]
     }
 
     public func outputs(for params: StageParams) -> [OutputDeclaration] {
@@ -34,20 +39,30 @@ public struct ImportCheckpointStage: StageKind {
         guard let path = context.inputs["checkpoint"]?.first, let out = context.outputs["model"] else {
             throw StageFailure("the stage has no 'checkpoint' input")
         }
-        var format = context.params.string("format") ?? "auto"
-        // Before anything opens it: a directory sent the ZIP reader into an endless scan.
-        try StageInputs.requireFile(path, expected: Self.expected[format] ?? Self.expected["auto"]!)
-        if format == "auto" { format = Self.detectFormat(path) }
-        let weights = try StageInputs.reading(path) { () throws -> TransformerWeights in
-            if format == "torch" {
-                let checkpoint = try TorchCheckpoint(contentsOf: path)
-                return try TransformerWeights(stateDict: checkpoint.tensors, file: path, actFn: context.params.string("act_fn") ?? "relu")
+        let formatName = context.params.string("format") ?? "auto"
+        // Before anything opens them: a directory sent the ZIP reader into an endless scan.
+        try StageInputs.requireFile(path, expected: Self.expected[formatName] ?? Self.expected["auto"]!)
+        let configPath = context.inputs["config"]?.first
+        if let configPath { try StageInputs.requireFile(configPath, expected: CheckpointConfig.expected) }
+        let format = StateDictFile.Format(rawValue: formatName) ?? StateDictFile.detectFormat(path)
+        let config = try configPath.map { c in try StageInputs.reading(c) { try CheckpointConfig.read(c) } }
+        let actFn = ActivationFunction(rawValue: context.params.string("act_fn") ?? "relu") ?? .relu
+        // Messages name both files as the user knows them.
+        let imported = try StageInputs.reading(configPath ?? path) {
+            try StageInputs.reading(path) {
+                try CheckpointImport(checkpoint: path, format: format, config: config, configFile: configPath, actFn: actFn)
             }
-            return try ModelArtefact.read(path)
         }
-        progress.report(0.5, "read \(weights.config.dModel)-wide model")
-        let digest = try SHA256.hex(fileAt: path)
-        try ModelArtefact.write(weights, to: out, provenance: ["source_sha256": digest, "source_format": format])
+        progress.report(0.5, "read " + imported.weights.config.summary)
+
+        // Without a config, exactly the provenance (and so the weights file) of before configs.
+        var provenance: ModelArtefact.Provenance = ["source_sha256": .string(try SHA256.hex(fileAt: path)), "source_format": .string(format.rawValue)]
+        if let configPath, let config {
+            provenance["config_sha256"] = .string(try SHA256.hex(fileAt: configPath))
+            provenance["config_format"] = .string(config.format)
+        }
+        if imported.foldedLayerNorm { provenance["fold_ln"] = true }
+        try ModelArtefact.write(imported.weights, to: out, provenance: provenance)
         progress.report(1, "written")
     }
 
@@ -57,14 +72,4 @@ public struct ImportCheckpointStage: StageKind {
         "torch": TorchCheckpoint.expected,
         "safetensors": "a safetensors file",
     ]
-
-    /// A safetensors file starts with an 8-byte header length and then '{'; anything else is
-    /// read as a torch ZIP, whose reader explains what is wrong with it.
-    static func detectFormat(_ path: String) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "torch" }
-        defer { try? handle.close() }
-        let head = [UInt8]((try? handle.read(upToCount: 9)) ?? Data())
-        if head.count == 9, head[8] == UInt8(ascii: "{") { return "safetensors" }
-        return "torch"
-    }
 }

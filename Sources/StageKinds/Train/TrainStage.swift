@@ -197,10 +197,10 @@ public struct TrainStage: StageKind {
 
         let seconds = Date().timeIntervalSince(start)
         let epochsRun = trainer.epoch - startEpoch
-        try ModelArtefact.write(trainer.parameters.weights, to: modelDir, provenance: [
+        try ModelArtefact.write(ModelWeights(trainer.parameters.weights), to: modelDir, provenance: [
             "source_format": "train",
-            "training_configuration": configuration.canonicalJSON,
-            "epochs_trained": String(trainer.epoch),
+            "training_configuration": .json(configuration.canonicalJSON),
+            "epochs_trained": .integer(trainer.epoch),
         ])
         let final = trainer.metrics.last!
         func metricsObject(_ m: TrainingMetrics) -> JSONValue {
