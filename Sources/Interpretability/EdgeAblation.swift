@@ -134,24 +134,22 @@ public enum EdgeAblation {
     /// - Parameter tokens: the samples' input tokens; with them ln1.0 is attended to through
     ///   the token table (the same values, far less work).
     public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
-                                mask: [[Bool]], activations: Matrix<Float>, labels: [Int], tokens: [[Int]]? = nil) -> Double {
+                                mask: [[Bool]], activations: Matrix<Float>, labels: [Int], tokens: [[Int]]? = nil, threads: Int) -> Double {
         accuracy(model: model, section: Section(model: model, layer: layer, basis: basis, next: next, activations: activations, tokens: tokens),
-                 mask: mask, labels: labels)
+                 mask: mask, labels: labels, threads: threads)
     }
 
-    static func accuracy(model: FoldedTransformer<Float>, section: Section, mask: [[Bool]], labels: [Int]) -> Double {
+    static func accuracy(model: FoldedTransformer<Float>, section: Section, mask: [[Bool]], labels: [Int], threads: Int) -> Double {
         let samples = labels.count
         var outFeatures = Matrix<Float>(rows: samples, columns: section.cOutPlus.rows)
         var groups: [[Bool]: [Int]] = [:]
         for (i, row) in mask.enumerated() { groups[row, default: []].append(i) }
         let ordered = groups.sorted(by: { $0.value[0] < $1.value[0] })
-        // Each group runs the section on its own masked input; groups are independent, so two
-        // threads take turns (the results do not depend on the order).
+        // Each group runs the section on its own masked input; groups are independent, so up to
+        // `threads` threads take turns (the results do not depend on the order).
         let parts = ConcurrentResults<Matrix<Float>>(count: ordered.count)
-        DispatchQueue.concurrentPerform(iterations: min(2, ordered.count)) { worker in
-            for g in stride(from: worker, to: ordered.count, by: 2) {
-                parts.set(g, section.run(model, keeping: ordered[g].key, outputs: ordered[g].value))
-            }
+        ParallelWork.forEach(tasks: ordered.count, threads: threads) { g in
+            parts.set(g, section.run(model, keeping: ordered[g].key, outputs: ordered[g].value))
         }
         for (g, (_, outputs)) in ordered.enumerated() {
             let part = parts.value(g)
@@ -170,7 +168,7 @@ public enum EdgeAblation {
     /// The bisection of §10 over the number of ablated edges, counted in orig dims.
     public static func bisect(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
                               edges: Matrix<Double>, activations: Matrix<Float>, labels: [Int], base: Double,
-                              tolerance: Double = 0.001, tokens: [[Int]]? = nil, progress: (Try) -> Void = { _ in }) -> Result {
+                              tolerance: Double = 0.001, tokens: [[Int]]? = nil, threads: Int, progress: (Try) -> Void = { _ in }) -> Result {
         let total = basis.originalDimension * next.originalDimension
         let available = edges.rows * (edges.columns - 1)
         let prepared = Section(model: model, layer: layer, basis: basis, next: next, activations: activations, tokens: tokens)
@@ -181,7 +179,7 @@ public enum EdgeAblation {
             if p == lower { p += 1 }
             if p == upper { p -= 1 }
             let kept = total - p
-            let accuracy = mask(edges, keep: kept).map { self.accuracy(model: model, section: prepared, mask: $0, labels: labels) } ?? base
+            let accuracy = mask(edges, keep: kept).map { self.accuracy(model: model, section: prepared, mask: $0, labels: labels, threads: threads) } ?? base
             let good = accuracy >= base - tolerance
             let t = Try(kept: kept, accuracy: accuracy, good: good)
             tries.append(t)

@@ -9,16 +9,17 @@ import Numerics
 ///
 /// with ∂F̂/∂f̂_in[s] = C_l⁺·(∂y/∂x[s])·C_{l+1}. E is rib_out × rib_in, every entry ≥ 0.
 /// The same formula serves LIB and PCA bases. The per-sample work of the two hidden sections
-/// runs on two threads (half the samples each).
+/// is cut into two halves of the samples, summed in order, which run on up to `threads`
+/// threads (the cut, hence every bit of E, does not depend on `threads`).
 public enum InteractionEdges {
     /// E for every section, keyed by its input node layer. `integration` chooses the α points
     /// of the gradient (the paper's α = 1 by default); the unembed section is linear, so its
-    /// edges do not depend on it.
+    /// edges do not depend on it. `threads` is the most threads the work may take.
     public static func all(model: FoldedTransformer<Double>, activations: NodeLayerActivations,
-                           bases: [NodeLayer: InteractionBasis], integration: EdgeIntegration = .gradient) -> [NodeLayer: Matrix<Double>] {
+                           bases: [NodeLayer: InteractionBasis], integration: EdgeIntegration = .gradient, threads: Int) -> [NodeLayer: Matrix<Double>] {
         [
-            .ln1: attention(model, x0: activations.layers[.ln1]!, basis: bases[.ln1]!, next: bases[.ln2]!, integration: integration),
-            .ln2: mlp(model, x1: activations.layers[.ln2]!, basis: bases[.ln2]!, next: bases[.unembed]!, integration: integration),
+            .ln1: attention(model, x0: activations.layers[.ln1]!, basis: bases[.ln1]!, next: bases[.ln2]!, integration: integration, threads: threads),
+            .ln2: mlp(model, x1: activations.layers[.ln2]!, basis: bases[.ln2]!, next: bases[.unembed]!, integration: integration, threads: threads),
             .unembed: unembed(model, x2: activations.layers[.unembed]!, basis: bases[.unembed]!, next: bases[.output]!),
         ]
     }
@@ -40,7 +41,7 @@ public enum InteractionEdges {
     /// biases live in the scaled constant coordinate), so integrated gradients only reweight
     /// the ReLU term by the weight of the α points above 0.
     public static func mlp(_ model: FoldedTransformer<Double>, x1: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis,
-                           integration: EdgeIntegration = .gradient) -> Matrix<Double> {
+                           integration: EdgeIntegration = .gradient, threads: Int) -> Matrix<Double> {
         let features = x1 * basis.c                                // N × rin
         let projected = features * basis.cPlus                      // N × w
         let pre = projected * model.mlpIn                           // N × hidden
@@ -50,12 +51,12 @@ public enum InteractionEdges {
         let (n, rin, rout, hidden) = (x1.rows, basis.keptDimension, next.keptDimension, pre.columns)
         // The contraction over the ~290 active hidden units of each sample is the bulk of the
         // work (25 GFLOP for seed 0): it runs in float32 (the reference rounds its edges to
-        // float32 too), squared and summed in float64, on two threads with half the samples each.
+        // float32 too), squared and summed in float64, in two halves of the samples.
         let total = integration.points.reduce(0) { $0 + $1.weight }
         let p32 = (total == 1 ? p : total * p).converted(to: Float.self), b32 = bMatrix.converted(to: Float.self), k32 = k.converted(to: Float.self)
         let reluWeight = Float(integration.weightAboveZero)
         let halves = ConcurrentResults<[Double]>(count: 2)
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
+        ParallelWork.forEach(tasks: 2, threads: threads) { half in
             var sum = [Double](repeating: 0, count: rin * rout)
             var bActive = [Float](repeating: 0, count: rin * hidden)
             var kActive = [Float](repeating: 0, count: hidden * rout)
@@ -100,7 +101,7 @@ public enum InteractionEdges {
     /// positions and α points before squaring. Samples go in chunks so that Ĵ of a chunk can be
     /// integrated over α before it is squared.
     public static func attention(_ model: FoldedTransformer<Double>, x0: Matrix<Double>, basis: InteractionBasis, next: InteractionBasis,
-                                 integration: EdgeIntegration = .gradient, batchSize: Int = 256) -> Matrix<Double> {
+                                 integration: EdgeIntegration = .gradient, batchSize: Int = 256, threads: Int) -> Matrix<Double> {
         let features = x0 * basis.c                                  // (N·ctx) × rin
         let projected = features * basis.cPlus
         let lin = AttentionLinearization(model: model, next: next.c)
@@ -108,7 +109,7 @@ public enum InteractionEdges {
         let (rin, rout, w, maxRank, ctx) = (basis.keptDimension, lin.rank, lin.width, lin.maxRank, lin.ctx)
         let samples = x0.rows / ctx
         let halves = ConcurrentResults<[Double]>(count: 2)
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
+        ParallelWork.forEach(tasks: 2, threads: threads) { half in
             var sum = [Double](repeating: 0, count: rin * rout)
             var jHat = [Double](repeating: 0, count: batchSize * rin * rout)
             var a = [Double](repeating: 0, count: rin * rout)

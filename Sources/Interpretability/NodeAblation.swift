@@ -36,7 +36,7 @@ public enum NodeAblation {
     /// unembedding through W_out·W_U. Only ln1.0 (the attention mixes positions) rotates first.
     public static func curve(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis,
                              activations: Matrix<Float>, labels: [Int], schedule: [Int],
-                             tokens: [[Int]]? = nil) -> [(kept: Int, accuracy: Double)] {
+                             tokens: [[Int]]? = nil, threads: Int) -> [(kept: Int, accuracy: Double)] {
         let c = basis.c.converted(to: Float.self), cPlus = basis.cPlus.converted(to: Float.self)
         let base = accuracy(model: model, layer: layer, activations: activations, labels: labels)
         let ablated = schedule.filter { $0 < basis.keptDimension }
@@ -54,27 +54,25 @@ public enum NodeAblation {
         let features = layer == .ln1 ? nil : activations * c                 // N × rib
         let toHidden = layer == .ln2 ? cPlus * model.mlpIn : nil             // rib × (m+1)
         let toLogits = layer == .ln1 ? nil : cPlus * model.unembed           // rib × d_vocab_out
-        // The points are independent: two threads take turns.
+        // The points are independent: up to `threads` threads take turns.
         let scores = ConcurrentResults<Double>(count: ablated.count)
-        DispatchQueue.concurrentPerform(iterations: min(2, max(ablated.count, 1))) { worker in
-            for i in stride(from: worker, to: ablated.count, by: 2) {
-                let k = ablated[i]
-                if let features, let toLogits {
-                    // The kept features are the leading k columns and the maps' leading k rows.
-                    scores.set(i, blockedAccuracy(labels: labels) { rows in
-                        let linear = features.leadingBlockProduct(rows: rows, depth: k, toLogits)
-                        guard let toHidden else { return linear }
-                        return mlpLogits(hidden: features.leadingBlockProduct(rows: rows, depth: k, toHidden), linear: linear, through: outUnembed)
-                    })
-                } else if let tableRows {
-                    // Rot first, then multiply (the reference's order, so float32 rounding matches).
-                    let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                    scores.set(i, attentionAccuracy(model: model, rotatedTable: table * rot, rows: orderedRows ?? tableRows,
-                                                    labels: orderedLabels ?? labels, outUnembed: outUnembed))
-                } else {
-                    let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
-                    scores.set(i, argmaxAccuracy(rest(model: model, from: layer, activations * rot), labels: labels))
-                }
+        ParallelWork.forEach(tasks: ablated.count, threads: threads) { i in
+            let k = ablated[i]
+            if let features, let toLogits {
+                // The kept features are the leading k columns and the maps' leading k rows.
+                scores.set(i, blockedAccuracy(labels: labels) { rows in
+                    let linear = features.leadingBlockProduct(rows: rows, depth: k, toLogits)
+                    guard let toHidden else { return linear }
+                    return mlpLogits(hidden: features.leadingBlockProduct(rows: rows, depth: k, toHidden), linear: linear, through: outUnembed)
+                })
+            } else if let tableRows {
+                // Rot first, then multiply (the reference's order, so float32 rounding matches).
+                let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
+                scores.set(i, attentionAccuracy(model: model, rotatedTable: table * rot, rows: orderedRows ?? tableRows,
+                                                labels: orderedLabels ?? labels, outUnembed: outUnembed))
+            } else {
+                let rot = k == 0 ? Matrix<Float>(rows: c.rows, columns: c.rows) : c.columns(0..<k) * cPlus.rows(0..<k)
+                scores.set(i, argmaxAccuracy(rest(model: model, from: layer, activations * rot), labels: labels))
             }
         }
         var next = 0

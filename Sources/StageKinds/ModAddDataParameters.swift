@@ -1,25 +1,36 @@
 import Engine
 import Model
 
-/// The dataset params shared by the mod-add stage kinds (evaluate, collect): modulus, split
-/// fraction and seed, with the reference's defaults.
-enum ModAddDataParameters {
-    static let specs: [ParameterSpec] = [
-        ParameterSpec("p", .int(min: 2, max: 46_340), optional: true,
-                      doc: "The modulus (a prime); defaults to the model's vocabulary size minus one (the '=' token)."),
-        ParameterSpec("train_fraction", .number(min: 0, max: 1), default: .double(0.3),
-                      doc: "Fraction of the p² pairs in the train split: train = perm[0 ..< ⌊p²·fraction⌋]."),
-        ParameterSpec("split_seed", .int(min: 0, max: Int(UInt32.max)), default: .int(0),
-                      doc: "Seed of the MT19937 randperm that shuffles the pairs (the dataset seed)."),
-    ]
+/// The dataset params shared by the mod-add stage kinds (evaluate, collect, ablate, probe):
+/// modulus, split fraction and seed, with the reference's defaults. A group of params: each
+/// kind's own params struct declares it with `ModAddDataParameters(&declarations)`.
+struct ModAddDataParameters: Sendable, Equatable {
+    /// The modulus; nil means the model's vocabulary size minus one.
+    var p: Int?
+    var trainFraction: Double
+    var splitSeed: Int
+
+    init(_ params: inout ParameterDeclarations) {
+        p = params.optionalInt("p", min: 2, max: 46_340,
+                               doc: "The modulus (a prime); defaults to the model's vocabulary size minus one (the '=' token).")
+        trainFraction = params.number("train_fraction", min: 0, max: 1, default: 0.3,
+                                      doc: "Fraction of the p² pairs in the train split: train = perm[0 ..< ⌊p²·fraction⌋].")
+        splitSeed = params.int("split_seed", min: 0, max: Int(UInt32.max), default: 0,
+                               doc: "Seed of the MT19937 randperm that shuffles the pairs (the dataset seed).")
+    }
 
     /// Problems of the dataset params for a stage that reads `splits` ('train', 'test'; 'all'
     /// is never empty): p must be prime and the fraction must leave those splits some pairs.
-    static func problems(in params: StageParams, using splits: [String]) -> [ParameterProblem] {
-        if let p = params.int("p"), !ModularAdditionDataset.isPrime(p) {
+    func problems(using splits: [String]) -> [ParameterProblem] {
+        Self.problems(p: p, trainFraction: trainFraction, using: splits)
+    }
+
+    /// The same checks for any kind's p and fraction (train declares its own, with a default p).
+    static func problems(p: Int?, trainFraction: Double, using splits: [String]) -> [ParameterProblem] {
+        if let p, !ModularAdditionDataset.isPrime(p) {
             return [ParameterProblem(["p"], "p = \(p) is not prime (modular addition needs a prime modulus)")]
         }
-        if let problem = emptySplit(p: params.int("p"), fraction: params.double("train_fraction") ?? 0.3, splits: splits) {
+        if let problem = emptySplit(p: p, fraction: trainFraction, splits: splits) {
             return [ParameterProblem(["train_fraction"], problem)]
         }
         return []
@@ -42,8 +53,8 @@ enum ModAddDataParameters {
     }
 
     /// The dataset for a model, checking the model fits modular addition with this p.
-    static func dataset(for config: TransformerConfig, params: StageParams) throws -> ModularAdditionDataset {
-        let p = params.int("p") ?? config.dVocab - 1
+    func dataset(for config: TransformerConfig) throws -> ModularAdditionDataset {
+        let p = self.p ?? config.dVocab - 1
         guard config.dVocab == p + 1, config.dVocabOut == p + 1, config.nCtx == 3 else {
             throw StageFailure("the model (d_vocab \(config.dVocab), d_vocab_out \(config.dVocabOut), n_ctx \(config.nCtx)) does not fit modular addition with p = \(p) (needs d_vocab = p + 1 and n_ctx = 3)")
         }
@@ -52,9 +63,18 @@ enum ModAddDataParameters {
 
     /// The train and test pair indices, refusing an empty split among `splits` (the stage would
     /// report NaN accuracies or write files without samples).
-    static func split(_ data: ModularAdditionDataset, params: StageParams, using splits: [String]) throws -> (train: [Int], test: [Int]) {
-        let fraction = params.double("train_fraction") ?? 0.3
-        if let problem = emptySplit(p: data.p, fraction: fraction, splits: splits) { throw StageFailure(problem) }
-        return data.split(trainFraction: fraction, seed: UInt32(params.int("split_seed") ?? 0))
+    func split(_ data: ModularAdditionDataset, using splits: [String]) throws -> (train: [Int], test: [Int]) {
+        if let problem = Self.emptySplit(p: data.p, fraction: trainFraction, splits: splits) { throw StageFailure(problem) }
+        return data.split(trainFraction: trainFraction, seed: UInt32(splitSeed))
     }
+}
+
+/// The precision of a forward pass.
+enum Precision: String, CaseIterable, Sendable {
+    case float64, float32
+}
+
+/// Which samples of the mod-add pairs a stage reads.
+enum PairSplit: String, CaseIterable, Sendable {
+    case train, test, all
 }

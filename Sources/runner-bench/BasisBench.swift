@@ -51,12 +51,14 @@ struct BasisBench {
                            rss, rss / 300, rss <= 300 ? "" : " !"))
         Console.out(String(format: "  PCA build                                        %6.3f s", ModelBench.median(pca)))
 
-        // Issue 6: edges, node ablation and edge bisection of seed 0.
+        // Issue 6: edges, node ablation and edge bisection of seed 0, on the two threads the
+        // targets were set with (a stage gets its --threads).
+        let threads = 2
         let fit = try BasisFit.fit(model: model, sequences: sequences)
         let acts = NodeLayerActivations(model: model, sequences: sequences)
         var libEdges: [NodeLayer: Matrix<Double>] = [:]
-        let edgeTimes = time { libEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.lib) }
-        let pcaEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.pca)
+        let edgeTimes = time { libEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.lib, threads: threads) }
+        let pcaEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.pca, threads: threads)
         Console.out(String(format: "  edges, LIB, all three sections                   %6.3f s   target 1.0 s   ratio %.2f%@   (the authors' code: ~20 s)",
                            ModelBench.median(edgeTimes), ModelBench.median(edgeTimes), ModelBench.median(edgeTimes) <= 1 ? "" : " !"))
         let f32 = FoldedTransformer<Float>(try TransformerWeights(stateDict: try TorchCheckpoint(contentsOf: checkpoint).tensors, file: checkpoint))
@@ -70,7 +72,7 @@ struct BasisBench {
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
                 let start = DispatchTime.now()
                 _ = NodeAblation.curve(model: f32, layer: layer, basis: bases[layer]!, activations: byLayer[layer]!, labels: labels,
-                                       schedule: NodeAblation.schedule(), tokens: test.map(data32.tokens))
+                                       schedule: NodeAblation.schedule(), tokens: test.map(data32.tokens), threads: threads)
                 layerSeconds[layer, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             }
         }
@@ -86,7 +88,7 @@ struct BasisBench {
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
                 let sectionStart = DispatchTime.now()
                 let r = EdgeAblation.bisect(model: f32, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!, edges: edges[layer]!,
-                                            activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens))
+                                            activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens), threads: threads)
                 let sectionSeconds = Double(DispatchTime.now().uptimeNanoseconds - sectionStart.uptimeNanoseconds) / 1e9
                 parts.append(String(format: "%@ %d edges (%d tries, %.1f s)", layer.sectionName!, r.edgesRequired, r.tries.count, sectionSeconds))
             }
@@ -110,7 +112,7 @@ struct BasisBench {
         var masks: [NodeLayer: [[Bool]]] = [:]
         for layer in [NodeLayer.ln1, .ln2] {
             let r = EdgeAblation.bisect(model: f32, layer: layer, basis: fit.lib[layer]!, next: fit.lib[layer.next!]!, edges: libEdges[layer]!,
-                                        activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens))
+                                        activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens), threads: threads)
             masks[layer] = EdgeAblation.mask(libEdges[layer]!, keep: r.edgesRequired)
         }
         let graph = try InteractionGraph(edges: libEdges, masks: masks)

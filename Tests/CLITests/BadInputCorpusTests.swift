@@ -5,7 +5,7 @@ import Testing
 /// The bad-input corpus (issue 11, part 2). Every case must make `runner` exit non-zero with a
 /// clear, positioned message and leave every artefact of the workspace byte-identical.
 ///
-/// - `BadInputs/<class>/NN-name.json` (classes `parameters`, `hdf5`, `pt`, `paths`, `datasets`, `models`): a case run
+/// - `BadInputs/<class>/NN-name.json` (classes `parameters`, `hdf5`, `pt`, `paths`, `datasets`, `models`, `json`): a case run
 ///   in a copy of the base workspace (`BadInputs/base.json`, run once). Its `setup` steps
 ///   (`BadInputSetup`) derive the bad files from valid ones, its `stages` join the base
 ///   pipeline's (cached), and `runner run` must exit with `exit` and print `message`: for exit
@@ -21,7 +21,7 @@ import Testing
 /// (tab-separated, 1 or 0) to FILE: `scripts/reliability.d/20-bad-inputs` counts them.
 @Suite struct BadInputCorpusTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("BadInputs").path
-    static let classes = ["parameters", "hdf5", "pt", "paths", "datasets", "models"]
+    static let classes = ["parameters", "hdf5", "pt", "paths", "datasets", "models", "json"]
 
     static var cases: [String] {
         classes.flatMap { c in

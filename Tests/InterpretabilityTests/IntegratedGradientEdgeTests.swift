@@ -77,7 +77,7 @@ import Numerics
         let x0 = fd.model.forward(Array(fd.sequences.prefix(3))).residPre
         let (basis, next) = (Reference.seed0.lib[.ln1]!, Reference.seed0.lib[.ln2]!)
         let expected = finiteDifferenceEdges(fd, section: fd.attention, inputs: x0, positions: 3, basis: basis, next: next, rule: integration)
-        let analytic = InteractionEdges.attention(fd.model, x0: x0, basis: basis, next: next, integration: integration, batchSize: 2)
+        let analytic = InteractionEdges.attention(fd.model, x0: x0, basis: basis, next: next, integration: integration, batchSize: 2, threads: 2)
         #expect(relativeError(analytic, expected) < 1e-6, "\(integration): relative error \(relativeError(analytic, expected))")
     }
 
@@ -90,7 +90,7 @@ import Numerics
         let x1 = fd.model.forward(fd.sequences).residMid
         let (basis, next) = (Reference.seed0.lib[.ln2]!, Reference.seed0.lib[.unembed]!)
         let expected = finiteDifferenceEdges(fd, section: fd.mlp, inputs: x1, positions: 1, basis: basis, next: next, rule: integration)
-        let analytic = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next, integration: integration)
+        let analytic = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next, integration: integration, threads: 2)
         // The analytic contraction runs in float32 (as the reference's stored edges).
         #expect(relativeError(analytic, expected) < 1e-5, "\(integration): relative error \(relativeError(analytic, expected))")
     }
@@ -101,9 +101,9 @@ import Numerics
         let fd = try JacobianFiniteDifferenceTests()
         let x1 = fd.model.forward(fd.sequences).residMid
         let (basis, next) = (Reference.seed0.lib[.ln2]!, Reference.seed0.lib[.unembed]!)
-        let trapezoid = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next, integration: try EdgeIntegration(rule: .trapezoid, steps: 3))
-        let gradient = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next)
-        let gl = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next, integration: try EdgeIntegration(rule: .gaussLegendre, steps: 3))
+        let trapezoid = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next, integration: try EdgeIntegration(rule: .trapezoid, steps: 3), threads: 2)
+        let gradient = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next, threads: 2)
+        let gl = InteractionEdges.mlp(fd.model, x1: x1, basis: basis, next: next, integration: try EdgeIntegration(rule: .gaussLegendre, steps: 3), threads: 2)
         #expect(relativeError(gl, gradient) < 1e-6, "the MLP is positively homogeneous: every α > 0 has the same Jacobian")
         #expect(relativeError(trapezoid, gradient) > 1e-3)
     }

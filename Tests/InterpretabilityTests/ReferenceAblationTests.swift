@@ -37,7 +37,7 @@ enum AblationFixture {
                 let basis = kind == "lib" ? Reference.seed0.lib[layer]! : Reference.seed0.pca[layer]!
                 let curve = NodeAblation.curve(model: AblationFixture.model, layer: layer, basis: basis,
                                                activations: AblationFixture.activations[layer]!, labels: AblationFixture.labels,
-                                               schedule: NodeAblation.schedule(), tokens: AblationFixture.test.map(AblationFixture.data.tokens))
+                                               schedule: NodeAblation.schedule(), tokens: AblationFixture.test.map(AblationFixture.data.tokens), threads: 2)
                 let expected = (node[kind] as! [String: Any])[layer.rawValue] as! [[Double]]
                 for (point, e) in zip(curve, expected) {
                     #expect(point.kept == Int(e[0]))
@@ -84,7 +84,7 @@ enum AblationFixture {
             let bases = kind == "lib" ? Reference.seed0.lib : Reference.seed0.pca
             let result = EdgeAblation.bisect(model: AblationFixture.model, layer: .unembed, basis: bases[.unembed]!, next: bases[.output]!,
                                              edges: Reference.seed0Edges[kind]![.unembed]!, activations: AblationFixture.activations[.unembed]!,
-                                             labels: AblationFixture.labels, base: 0.9995525226535407)
+                                             labels: AblationFixture.labels, base: 0.9995525226535407, threads: 2)
             let tries = (r["tries_in_order"] as! [[Any]]).map { ($0[0] as! Int, $0[1] as! Double, $0[2] as! Bool) }
             print("\(kind) unembed: \(result.edgesRequired) edges required (reference \(r["n_edges_required"]!)), tries \(result.tries.map { "\($0.kept)\($0.good ? "" : "✗")" })")
             #expect(result.edgesRequired == r["n_edges_required"] as! Int)
@@ -110,7 +110,7 @@ enum AblationFixture {
             let result = EdgeAblation.bisect(model: AblationFixture.model, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!,
                                              edges: Reference.seed0Edges[kind]![layer]!, activations: AblationFixture.activations[layer]!,
                                              labels: AblationFixture.labels, base: 0.9995525226535407,
-                                             tokens: AblationFixture.test.map(AblationFixture.data.tokens))
+                                             tokens: AblationFixture.test.map(AblationFixture.data.tokens), threads: 2)
             let expected = r["n_edges_required"] as! Int
             print("\(kind) \(layer.rawValue): \(result.edgesRequired) edges required (reference \(expected))")
             if kind == "lib" {
@@ -135,10 +135,10 @@ enum AblationFixture {
         for keep in [40, 400, 4000] {
             let mask = try #require(EdgeAblation.mask(edges, keep: keep))
             let rows = EdgeAblation.accuracy(model: AblationFixture.model, layer: .ln1, basis: basis, next: next, mask: mask,
-                                             activations: AblationFixture.activations[.ln1]!, labels: AblationFixture.labels)
+                                             activations: AblationFixture.activations[.ln1]!, labels: AblationFixture.labels, threads: 2)
             let table = EdgeAblation.accuracy(model: AblationFixture.model, layer: .ln1, basis: basis, next: next, mask: mask,
                                               activations: AblationFixture.activations[.ln1]!, labels: AblationFixture.labels,
-                                              tokens: AblationFixture.test.map(AblationFixture.data.tokens))
+                                              tokens: AblationFixture.test.map(AblationFixture.data.tokens), threads: 2)
             #expect(abs(rows - table) * 8939 < 0.5, "keep \(keep): \(rows) by rows, \(table) by the table")
         }
     }

@@ -10,8 +10,8 @@ extension Reference {
         let transformer = try! Reference.model()
         let data = ModularAdditionDataset(p: 113)
         let acts = NodeLayerActivations(model: transformer, sequences: data.split(trainFraction: 0.3, seed: 0).train.map(data.tokens))
-        return ["lib": InteractionEdges.all(model: transformer, activations: acts, bases: seed0.lib),
-                "pca": InteractionEdges.all(model: transformer, activations: acts, bases: seed0.pca)]
+        return ["lib": InteractionEdges.all(model: transformer, activations: acts, bases: seed0.lib, threads: 2),
+                "pca": InteractionEdges.all(model: transformer, activations: acts, bases: seed0.pca, threads: 2)]
     }()
 }
 

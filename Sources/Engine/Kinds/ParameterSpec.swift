@@ -1,5 +1,5 @@
 /// The declared type of one stage parameter.
-public enum ParameterType: Sendable, CustomStringConvertible {
+public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
     case int(min: Int? = nil, max: Int? = nil)
     case number(min: Double? = nil, max: Double? = nil)
     case string(choices: [String]? = nil)
@@ -35,7 +35,7 @@ public enum ParameterType: Sendable, CustomStringConvertible {
 }
 
 /// One parameter of a stage kind: its type, default and documentation.
-public struct ParameterSpec: Sendable {
+public struct ParameterSpec: Sendable, Equatable {
     public var name: String
     public var type: ParameterType
     /// `nil` means the parameter is required (unless `optional`).

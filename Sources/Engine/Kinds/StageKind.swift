@@ -55,7 +55,8 @@ public struct ParameterProblem: Sendable {
     }
 }
 
-/// What the engine knows about a kind of stage. Each kind lives in `Sources/StageKinds/<Kind>/`.
+/// What the engine knows about a kind of stage. Each kind lives in `Sources/StageKinds/<Kind>/`
+/// and is written as a `TypedStageKind`, whose params are one struct.
 public protocol StageKind: Sendable {
     /// The name used in specs (`"kind": "command"`).
     var name: String { get }
@@ -63,15 +64,17 @@ public protocol StageKind: Sendable {
     /// every cache key.
     var version: Int { get }
     var summary: String { get }
+    /// The params' schema. A `TypedStageKind` generates it from its params struct.
     var parameters: [ParameterSpec] { get }
     /// The named inputs the kind takes; `nil` means any names (like `command`).
     var inputSpecs: [InputSpec]? { get }
 
     /// Checks that span several parameters.
     func problems(in params: StageParams) -> [ParameterProblem]
-    /// The named outputs for these (valid) params.
-    func outputs(for params: StageParams) -> [OutputDeclaration]
-    func resources(for params: StageParams, defaultThreads: Int) -> Resources
+    /// The named outputs for these (valid) params. Throws when the params do not fit the
+    /// kind (see `ParameterDecodingError`).
+    func outputs(for params: StageParams) throws -> [OutputDeclaration]
+    func resources(for params: StageParams, defaultThreads: Int) throws -> Resources
     func invocation(for context: StageContext) throws -> Invocation
     /// Runs the stage in a worker process (only for kinds whose invocation is `.worker`).
     func run(_ context: StageContext, progress: ProgressSink) throws

@@ -91,8 +91,15 @@ struct StageExpander {
                 continue
             }
             let index = instances.count
-            let resources = kind.resources(for: stageParams, defaultThreads: resolver.defaultThreads)
-            guard let outputs = OutputValidation.checked(kind.outputs(for: stageParams), params: paramsNode, stage: node,
+            let resources: Resources, declared: [OutputDeclaration]
+            do {
+                resources = try kind.resources(for: stageParams, defaultThreads: resolver.defaultThreads)
+                declared = try kind.outputs(for: stageParams)
+            } catch {
+                sink.error("\(error)", at: paramsNode.location, pointer: pointer / "params")
+                continue
+            }
+            guard let outputs = OutputValidation.checked(declared, params: paramsNode, stage: node,
                                                           pointer: pointer, sink: &sink) else { continue }
             var instance = StageInstance(index: index, name: instanceName, stage: name, item: item, kind: kind, params: stageParams,
                                          inputs: [], outputs: outputs, resources: resources, dependencies: [])

@@ -58,7 +58,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
 
 /// The metrics of one evaluation: the parameters after `epoch` optimiser steps on the train
 /// and test splits.
-public struct TrainingMetrics: Sendable, Equatable {
+/// One line of train's metrics.jsonl (`jsonLine`), which the report reads back as this type.
+public struct TrainingMetrics: Sendable, Equatable, Codable {
     public var epoch: Int
     /// The learning rate of the last step taken (0 at epoch 0 and after the first step).
     public var learningRate: Double
@@ -76,11 +77,19 @@ public struct TrainingMetrics: Sendable, Equatable {
         self.testAccuracy = testAccuracy
     }
 
-    /// One JSON object on one line (numbers in Swift's shortest round-trip form; null if not finite).
+    enum CodingKeys: String, CodingKey {
+        case epoch, learningRate = "lr", trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss"
+        case testAccuracy = "test_accuracy"
+    }
+
+    /// One JSON object on one line, the members named by `CodingKeys` in their order (numbers
+    /// in Swift's shortest round-trip form; null if not finite).
     public var jsonLine: String {
         func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-        return "{\"epoch\":\(epoch),\"lr\":\(number(learningRate)),\"train_loss\":\(number(trainLoss)),"
-            + "\"train_accuracy\":\(number(trainAccuracy)),\"test_loss\":\(number(testLoss)),\"test_accuracy\":\(number(testAccuracy))}"
+        let members: [(CodingKeys, String)] = [(.epoch, "\(epoch)"), (.learningRate, number(learningRate)), (.trainLoss, number(trainLoss)),
+                                               (.trainAccuracy, number(trainAccuracy)), (.testLoss, number(testLoss)),
+                                               (.testAccuracy, number(testAccuracy))]
+        return "{" + members.map { "\"\($0.0.rawValue)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 
     /// As a row of six doubles (how a checkpoint stores it, exactly).

@@ -69,18 +69,19 @@ extension TrainingKernels {
     /// threads run them.
     static let pieces = 4
 
-    /// `body(piece)` for every piece, on two or more threads when OpenBLAS has more than one
-    /// (the stage's thread budget), else in order on this one.
+    /// `body(piece)` for every piece, on as many threads as OpenBLAS has (the stage's thread
+    /// budget, set by the worker from `StageContext.threads`), up to one a piece.
     @inline(__always)
     static func forEachPiece(_ body: (Int) -> Void) {
-        if BLASThreads.count > 1 {
-            // The pieces touch disjoint memory (or their own partial sums): safe to run at once.
-            withoutActuallyEscaping(body) { escapable in
-                let work = UncheckedWork(body: escapable)
-                DispatchQueue.concurrentPerform(iterations: pieces) { work.body($0) }
-            }
-        } else {
+        let threads = BLASThreads.count
+        guard threads > 1 else {
             for piece in 0..<pieces { body(piece) }
+            return
+        }
+        // The pieces touch disjoint memory (or their own partial sums): safe to run at once.
+        withoutActuallyEscaping(body) { escapable in
+            let work = UncheckedWork(body: escapable)
+            ParallelWork.forEach(tasks: pieces, threads: threads) { work.body($0) }
         }
     }
 

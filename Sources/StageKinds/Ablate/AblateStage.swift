@@ -7,7 +7,9 @@ import Numerics
 
 /// `ablate`: node ablation curves (lib-method.md §9) or edge ablation with bisection (§10) of
 /// a basis on the test split, in float32, with the sparsity each implies.
-public struct AblateStage: StageKind {
+public struct AblateStage: TypedStageKind {
+    public typealias Parameters = AblateParameters
+
     public init() {}
 
     public let name = "ablate"
@@ -16,53 +18,42 @@ public struct AblateStage: StageKind {
 
     static let layerNames = ["ln1.0", "ln2.0", "unembed"]
 
-    public var parameters: [ParameterSpec] {
-        ModAddDataParameters.specs + [
-            ParameterSpec("mode", .string(choices: ["node", "edge"]), default: .string("node"),
-                          doc: "'node': accuracy per number of kept features; 'edge': fewest edges within the tolerance."),
-            ParameterSpec("layers", .stringArray, default: .array(Self.layerNames.map { .string($0) }),
-                          doc: "Node layers to ablate (node mode) or input layers of the sections (edge mode)."),
-            ParameterSpec("tolerance", .number(min: 0, max: 1), default: .double(0.001),
-                          doc: "Edge mode: the largest accuracy drop (absolute) the bisection accepts."),
-        ]
-    }
-
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact"),
          InputSpec("basis", doc: "fit-basis's basis.h5"),
          InputSpec("edges", optional: true, doc: "edges' edges.h5 (edge mode)")]
     }
 
-    public func problems(in params: StageParams) -> [ParameterProblem] {
-        var problems = ModAddDataParameters.problems(in: params, using: ["test"])
-        for (i, l) in (params.strings("layers") ?? []).enumerated() where !Self.layerNames.contains(l) {
+    public func problems(in params: AblateParameters) -> [ParameterProblem] {
+        var problems = params.data.problems(using: ["test"])
+        for (i, l) in params.layers.enumerated() where !Self.layerNames.contains(l) {
             problems.append(ParameterProblem(["layers", String(i)], "'\(l)' cannot be ablated (expected \(Self.layerNames.joined(separator: ", ")))",
                                              hint: Suggestion.hint(for: l, in: Self.layerNames)))
         }
         return problems
     }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+    public func outputs(for params: AblateParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "results", path: "ablation.json", doc: "curves or bisection tries, and the sparsity figures"),
          OutputDeclaration(name: "arrays", path: "ablation.h5", doc: "the same as arrays (and the saved edge masks)")]
     }
 
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: AblateParameters, progress: ProgressSink) throws {
         guard let modelPath = context.inputs["model"]?.first, let basisPath = context.inputs["basis"]?.first,
               let json = context.outputs["results"], let h5 = context.outputs["arrays"] else {
             throw StageFailure("the stage needs 'model' and 'basis' inputs")
         }
         let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Float>(weights)
-        let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
-        let test = try ModAddDataParameters.split(data, params: context.params, using: ["test"]).test
+        let data = try params.data.dataset(for: weights.config)
+        let test = try params.data.split(data, using: ["test"]).test
         let labels = test.map(data.label)
         let tokens = test.map(data.tokens)
         let acts = model.forward(tokens)
         let activations: [NodeLayer: Matrix<Float>] = [.ln1: acts.residPre, .ln2: acts.residMid, .unembed: acts.residPost]
         let base = NodeAblation.argmaxAccuracy(acts.logits, labels: labels)
-        let layers = (context.params.strings("layers") ?? Self.layerNames).compactMap { NodeLayer(name: $0) }
-        let edgeMode = context.params.string("mode") == "edge"
+        let layers = params.layers.compactMap { NodeLayer(name: $0) }
+        let edgeMode = params.mode == .edge
         let bases = try StageInputs.bases(basisPath, config: weights.config, layers: layers + (edgeMode ? layers.compactMap(\.next) : []))
         let modelInput = try LineageInput.model(modelPath), basisInput = try LineageInput.hdf5(basisPath, role: "basis")
         try basisInput.require(.model, of: modelInput, remedy: "fit the basis on this model, or give the model it was fitted on")
@@ -80,15 +71,16 @@ public struct AblateStage: StageKind {
         try file.attributes.set("runner-ablation/1", for: "format")
         try lineage.write(to: file)
         try file.attributes.set(base, for: "no_ablation_accuracy")
-        var results: [(String, JSONValue)] = lineage.jsonMembers + [("no_ablation_accuracy", .double(base)), ("n_test", .int(labels.count))]
+        let outcome: AblationResults.Outcome
 
         if edgeMode {
-            let tolerance = context.params.double("tolerance") ?? 0.001
-            var sections: [(String, JSONValue)] = []
+            let tolerance = params.tolerance
+            var sections = OrderedObject<AblationResults.Section>()
             for (n, layer) in layers.enumerated() {
                 let next = layer.next!
                 let r = EdgeAblation.bisect(model: model, layer: layer, basis: bases[layer]!, next: bases[next]!, edges: edges[layer]!,
-                                            activations: activations[layer]!, labels: labels, base: base, tolerance: tolerance, tokens: tokens) { t in
+                                            activations: activations[layer]!, labels: labels, base: base, tolerance: tolerance, tokens: tokens,
+                                            threads: context.threads) { t in
                     progress.report(Double(n) / Double(layers.count), "\(layer.sectionName!): kept \(t.kept) → \(String(format: "%.4f", t.accuracy))")
                 }
                 let mask = EdgeAblation.mask(edges[layer]!, keep: r.edgesRequired)
@@ -98,29 +90,27 @@ public struct AblateStage: StageKind {
                 try file.createDataset(group + "/mask", shape: [mask.count, mask[0].count], values: mask.flatMap { $0.map { UInt8($0 ? 1 : 0) } })
                 try file.createDataset(group + "/tries", shape: [r.tries.count, 2], values: r.tries.flatMap { [Double($0.kept), $0.accuracy] })
                 try file.attributes(of: group).set(r.edgesRequired, for: "n_edges_required")
-                sections.append((layer.sectionName!, .object([
-                    ("edges_required", .int(r.edgesRequired)), ("total_possible", .int(r.total)), ("nonconst_edges_available", .int(r.available)),
-                    ("tries", .array(r.tries.map { t -> JSONValue in .array([.int(t.kept), .double(t.accuracy), .bool(t.good)]) })),
-                ])))
+                sections.members.append((layer.sectionName!, AblationResults.Section(
+                    edgesRequired: r.edgesRequired, totalPossible: r.total, nonConstantEdgesAvailable: r.available,
+                    tries: r.tries.map { AblationResults.Try(kept: $0.kept, accuracy: $0.accuracy, good: $0.good) })))
             }
-            results += [("mode", .string("edge")), ("tolerance", .double(tolerance)), ("sections", .object(sections))]
+            outcome = .edge(tolerance: tolerance, sections: sections)
         } else {
             let schedule = NodeAblation.schedule(originalDimension: weights.config.dModel + 1)
-            var curves: [(String, JSONValue)] = []
+            var curves = OrderedObject<AblationResults.LayerCurve>()
             for (n, layer) in layers.enumerated() {
                 progress.report(Double(n) / Double(layers.count), "ablating \(layer.rawValue)")
                 let curve = NodeAblation.curve(model: model, layer: layer, basis: bases[layer]!, activations: activations[layer]!,
-                                               labels: labels, schedule: schedule, tokens: tokens)
+                                               labels: labels, schedule: schedule, tokens: tokens, threads: context.threads)
                 try file.createDataset("/" + layer.rawValue, shape: [curve.count, 2], values: curve.flatMap { [Double($0.kept), $0.accuracy] })
-                curves.append((layer.rawValue, .object([
-                    ("curve", .object(curve.map { (String($0.kept), .double($0.accuracy)) })),
-                    ("features_for_99pct", .int(NodeAblation.featuresNeeded(curve, threshold: 0.99 * base))),
-                    ("features_for_90pct", .int(NodeAblation.featuresNeeded(curve, threshold: 0.90 * base))),
-                ])))
+                curves.members.append((layer.rawValue, AblationResults.LayerCurve(
+                    curve: OrderedObject(curve.map { (name: String($0.kept), value: $0.accuracy) }),
+                    featuresFor99Percent: NodeAblation.featuresNeeded(curve, threshold: 0.99 * base),
+                    featuresFor90Percent: NodeAblation.featuresNeeded(curve, threshold: 0.90 * base))))
             }
-            results += [("mode", .string("node")), ("schedule", .array(schedule.map { .int($0) })), ("layers", .object(curves))]
+            outcome = .node(schedule: schedule, layers: curves)
         }
         try file.close()
-        try Data((JSONValue.object(results).pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
+        try JSONArtefact.write(AblationResults(lineage: lineage, noAblationAccuracy: base, testCount: labels.count, outcome: outcome), to: json)
     }
 }

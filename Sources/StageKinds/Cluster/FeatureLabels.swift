@@ -9,17 +9,20 @@ struct FeatureLabels {
 
     init(_ path: String) throws {
         try StageInputs.requireFile(path, expected: "a probe stage's labels.json")
-        guard let data = FileManager.default.contents(atPath: path),
-              let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let layers = root["layers"] as? [String: Any] else {
-            throw StageFailure("\((path as NSString).lastPathComponent) is not a probe stage's labels.json (no 'layers' object)")
+        let name = (path as NSString).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONValue.parse(data) else {
+            throw StageFailure("\(name) is not a probe stage's labels.json (not JSON)")
         }
-        for (name, value) in layers {
-            guard let layer = NodeLayer(name: name), let entries = (value as? [String: Any])?["labels"] as? [[String: Any]] else { continue }
-            for entry in entries {
-                guard let feature = entry["feature"] as? Int else { continue }
-                cells[layer, default: [:]][feature] = entry["cell"] as? String
-                frequencies[layer, default: [:]][feature] = entry["dominant_frequency"] as? Int
+        let summary: FourierLabelSummary
+        switch JSONArtefact.decode(FourierLabelSummary.self, from: json) {
+        case let .success(s): summary = s
+        case let .failure(problem): throw StageFailure("\(name) is not a probe stage's labels.json (\(problem.message))")
+        }
+        for (name, layer) in summary.layers.members {
+            guard let nodeLayer = NodeLayer(name: name) else { continue }
+            for entry in layer.labels {
+                cells[nodeLayer, default: [:]][entry.feature] = entry.cell
+                frequencies[nodeLayer, default: [:]][entry.feature] = entry.dominantFrequency
             }
         }
     }

@@ -7,47 +7,34 @@ import Numerics
 
 /// `fit-basis`: the LIB or PCA basis of every node layer (lib-method.md §5, §8), from a model
 /// and the activations `collect` wrote (the train split in the paper).
-public struct FitBasisStage: StageKind {
+public struct FitBasisStage: TypedStageKind {
+    public typealias Parameters = FitBasisParameters
+
     public init() {}
 
     public let name = "fit-basis"
     public let version = 2
     public let summary = "Fit the LIB (Jacobian) or PCA basis of every node layer from collected activations → basis.h5 + basis.json."
 
-    public var parameters: [ParameterSpec] {
-        [
-            ParameterSpec("basis", .string(choices: ["lib", "pca"]), default: .string("lib"),
-                          doc: "'lib': the Local Interaction Basis (jacobian formula); 'pca': the centred PCA baseline."),
-            ParameterSpec("threshold", .number(min: 0), default: .double(1e-15),
-                          doc: "Truncation threshold for the gram eigenvalues and for Λ (both truncations)."),
-            ParameterSpec("centred", .bool, default: .bool(true),
-                          doc: "Centre the activations by their mean (the constant coordinate is never centred)."),
-            ParameterSpec("rotate_final_node_layer", .bool, default: .bool(false),
-                          doc: "Rotate the output layer into its gram eigenbasis (the paper leaves the logits unrotated)."),
-        ]
-    }
-
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact the activations came from"),
          InputSpec("activations", doc: "collect's activations.h5 (all four node layers)")]
     }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+    public func outputs(for params: FitBasisParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "basis", path: "basis.h5", doc: "per node layer: C, C_pinv, Λ or D, gram eigenvalues, mean, gram"),
          OutputDeclaration(name: "summary", path: "basis.json", doc: "kept dimensions and leading values per layer")]
     }
 
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: FitBasisParameters, progress: ProgressSink) throws {
         guard let modelPath = context.inputs["model"]?.first, let actPath = context.inputs["activations"]?.first,
               let out = context.outputs["basis"], let summary = context.outputs["summary"] else {
             throw StageFailure("the stage needs 'model' and 'activations' inputs")
         }
         let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Double>(weights)
-        let options = BasisFitOptions(threshold: context.params.double("threshold") ?? 1e-15,
-                                      centred: context.params.bool("centred") ?? true,
-                                      rotateFinalNodeLayer: context.params.bool("rotate_final_node_layer") ?? false)
-        let kind = context.params.string("basis") ?? "lib"
+        let options = BasisFitOptions(threshold: params.threshold, centred: params.centred, rotateFinalNodeLayer: params.rotateFinalNodeLayer)
+        let kind = params.basis.rawValue
         // Every layer is read and shape-checked against the model before any work.
         let activations = try StageInputs.activations(actPath, config: weights.config, includingOutput: options.rotateFinalNodeLayer)
         let modelInput = try LineageInput.model(modelPath), collected = try LineageInput.hdf5(actPath, role: "activations")
@@ -61,24 +48,13 @@ public struct FitBasisStage: StageKind {
         // The summary records the basis it describes too, so that the report can tell that its
         // summaries of one seed and basis are of the same basis.
         let described = lineage.adding(.basis, try SHA256.hex(fileAt: out))
-        try Data((Self.summary(bases, statistics: fit.statistics, kind: kind, lineage: described).pretty() + "\n").utf8)
-            .write(to: URL(fileURLWithPath: summary))
+        try JSONArtefact.write(Self.summary(bases, statistics: fit.statistics, kind: kind, lineage: described), to: summary)
     }
 
     static func summary(_ bases: [NodeLayer: InteractionBasis], statistics: [NodeLayer: LayerStatistics], kind: String,
-                        lineage: ArtefactLineage) -> JSONValue {
-        let head: [(String, JSONValue)] = [("basis", .string(kind))] + lineage.jsonMembers
-        return .object(head + [("layers", .object(NodeLayer.allCases.compactMap { layer in
-            guard let b = bases[layer] else { return nil }
-            var fields: [(String, JSONValue)] = [
-                ("orig_dim", .int(b.originalDimension)), ("kept_dim", .int(b.keptDimension)), ("gram_dim", .int(b.gramDimension)),
-                (kind == "lib" ? "lambda" : "variances", .array(b.values.map { .double($0) })),
-            ]
-            if let s = statistics[layer] {
-                fields += [("mean_norm", .double(s.meanNorm)), ("gram_trace", .double(s.gram.trace)),
-                           ("gram_top_eigenvalues", .array(b.gramEigenvalues.prefix(10).map { .double($0) }))]
-            }
-            return (layer.rawValue, .object(fields))
-        }))])
+                        lineage: ArtefactLineage) -> BasisSummary {
+        BasisSummary(basis: kind, lineage: lineage, layers: OrderedObject(NodeLayer.allCases.compactMap { layer in
+            bases[layer].map { (name: layer.rawValue, value: BasisSummary.Layer($0, statistics: statistics[layer], lambda: kind == "lib")) }
+        }))
     }
 }

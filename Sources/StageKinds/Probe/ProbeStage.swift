@@ -8,7 +8,9 @@ import Numerics
 /// Fourier modes of its activation over the p × p inputs (lib-method.md §11); `method: linear`
 /// measures how well a linear read-out of a layer's features predicts a, b, (a + b) mod p or a
 /// given class per pair, on the held-out test split.
-public struct ProbeStage: StageKind {
+public struct ProbeStage: TypedStageKind {
+    public typealias Parameters = ProbeParameters
+
     public init() {}
 
     public let name = "probe"
@@ -19,44 +21,17 @@ public struct ProbeStage: StageKind {
     static let fourierLayers = basisLayers + ["output"]
     static let linearLayers = basisLayers + ["output", "tokens"]
 
-    public var parameters: [ParameterSpec] {
-        ModAddDataParameters.specs + [
-            ParameterSpec("method", .string(choices: ["fourier", "linear"]),
-                          doc: "'fourier': label each feature by the Fourier modes of its activation over all p² pairs; 'linear': linear probes on the test split."),
-            ParameterSpec("layers", .stringArray, default: .array(Self.basisLayers.map { .string($0) }),
-                          doc: "Node layers to probe: ln1.0, ln2.0, unembed, output (the logits); linear also takes 'tokens' (one-hot a and b, a baseline)."),
-            ParameterSpec("features", .int(min: 1), default: .int(50),
-                          doc: "Fourier: label the first N features of each basis layer (all of them if fewer)."),
-            ParameterSpec("output", .bool, default: .bool(true),
-                          doc: "Fourier: add the output layer, one label per logit, as the last row."),
-            ParameterSpec("target", .string(choices: ["sum", "a", "b", "column"]), default: .string("sum"),
-                          doc: "Linear: the class to predict: (a + b) mod p, a, b, or 'column' (the 'targets' input: one integer per pair)."),
-            ParameterSpec("top_k", .any, optional: true,
-                          doc: "Linear: probe with the first k features for each k of this list of positive integers, or 'powers' for 1, 2, 4, … and all; by default all features only. A k above a layer's feature count means all of them."),
-            ParameterSpec("model", .string(choices: ["logistic", "ridge"]), default: .string("logistic"),
-                          doc: "Linear: multinomial logistic regression (L-BFGS) or a ridge classifier on one-hot targets (closed form)."),
-            ParameterSpec("penalty", .number(min: 0), default: .double(1e-4),
-                          doc: "Linear: λ of the L2 penalty on the weights, against the per-sample mean loss; features are standardised on the train split."),
-            ParameterSpec("max_iterations", .int(min: 1), default: .int(500),
-                          doc: "Linear, logistic: the cap on L-BFGS steps (a fit that reaches it is reported as not converged)."),
-            ParameterSpec("tolerance", .number(min: 0), default: .double(1e-5),
-                          doc: "Linear, logistic: converged when the gradient's largest entry is at most this."),
-            ParameterSpec("positions", .string(choices: ["concatenate", "sum"]), default: .string("concatenate"),
-                          doc: "Linear: how ln1.0's per-position features become one row per pair (Fourier labels always sum them, as §11 does)."),
-        ]
-    }
-
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact"),
          InputSpec("basis", optional: true, doc: "fit-basis's basis.h5; without it the features are the raw activation coordinates"),
          InputSpec("targets", optional: true, doc: "target 'column': a file of p² integers (whitespace, comma or JSON array), the class of pair a·p + b")]
     }
 
-    public func problems(in params: StageParams) -> [ParameterProblem] {
-        let linear = params.string("method") == "linear"
-        var problems = ModAddDataParameters.problems(in: params, using: linear ? ["train", "test"] : [])
+    public func problems(in params: ProbeParameters) -> [ParameterProblem] {
+        let linear = params.method == .linear
+        var problems = params.data.problems(using: linear ? ["train", "test"] : [])
         let allowed = linear ? Self.linearLayers : Self.fourierLayers
-        let layers = params.strings("layers") ?? []
+        let layers = params.layers
         if layers.isEmpty { problems.append(ParameterProblem(["layers"], "'layers' is empty: name at least one node layer")) }
         for (i, l) in layers.enumerated() {
             if !allowed.contains(l) {
@@ -67,7 +42,7 @@ public struct ProbeStage: StageKind {
                 problems.append(ParameterProblem(["layers", String(i)], "'\(l)' is listed twice"))
             }
         }
-        if let topK = params["top_k"] {
+        if let topK = params.topK {
             switch topK {
             case .string("powers"):
                 break
@@ -83,8 +58,8 @@ public struct ProbeStage: StageKind {
         return problems
     }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
-        if params.string("method") == "linear" {
+    public func outputs(for params: ProbeParameters) -> [OutputDeclaration] {
+        if params.method == .linear {
             return [OutputDeclaration(name: "results", path: "probe.json", doc: "accuracy per layer and number of features, iterations, split sizes"),
                     OutputDeclaration(name: "table", path: "probe.csv", doc: "one row per (layer, number of features)")]
         }
@@ -93,13 +68,13 @@ public struct ProbeStage: StageKind {
                 OutputDeclaration(name: "features", path: "features.csv", doc: "one row per (layer, feature): cell, top label, family shares, dominant frequency")]
     }
 
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: ProbeParameters, progress: ProgressSink) throws {
         guard let modelPath = context.inputs["model"]?.first else { throw StageFailure("the stage needs a 'model' input") }
         let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Float>(weights)
-        let data = try ModAddDataParameters.dataset(for: weights.config, params: context.params)
+        let data = try params.data.dataset(for: weights.config)
         let bases = try context.inputs["basis"]?.first.map { try StageInputs.bases($0, config: weights.config) }
-        let layerNames = context.params.strings("layers") ?? Self.basisLayers
+        let layerNames = params.layers
         for name in layerNames where name != "tokens" {
             if let bases, let layer = NodeLayer(name: name), layer != .output, bases[layer] == nil {
                 throw StageFailure("the basis file has no basis for node layer '\(name)'")
@@ -114,26 +89,26 @@ public struct ProbeStage: StageKind {
         }
         progress.report(0.02, "forward pass over \(data.count) pairs")
         let activations = PairFeatures.forward(model, dataset: data)
-        if context.params.string("method") == "linear" {
-            try runLinear(context, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
+        if params.method == .linear {
+            try runLinear(context, params, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
         } else {
-            try runFourier(context, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
+            try runFourier(context, params, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
         }
     }
 
     // MARK: - Fourier labels
 
-    private func runFourier(_ context: StageContext, progress: ProgressSink, data: ModularAdditionDataset,
+    private func runFourier(_ context: StageContext, _ params: ProbeParameters, progress: ProgressSink, data: ModularAdditionDataset,
                             bases: [NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>, nCtx: Int) throws {
         guard let json = context.outputs["labels"], let csv = context.outputs["table"], let long = context.outputs["features"] else {
             throw StageFailure("the stage's outputs are missing")
         }
         guard data.p >= 3, data.p % 2 == 1 else { throw StageFailure("Fourier labels need an odd p >= 3, not p = \(data.p)") }
-        let count = context.params.int("features") ?? 50
-        var layers = (context.params.strings("layers") ?? Self.basisLayers).compactMap { NodeLayer(name: $0) }
-        if context.params.bool("output") ?? true, !layers.contains(.output) { layers.append(.output) }
+        let count = params.features
+        var layers = params.layers.compactMap { NodeLayer(name: $0) }
+        if params.output, !layers.contains(.output) { layers.append(.output) }
 
-        var layerJSON: [(String, JSONValue)] = []
+        var layerSummaries = OrderedObject<FourierLabelSummary.Layer>()
         var rows: [[String]] = []
         var longRows: [[String]] = [["layer", "feature", "label", "top_label", "top_share", "const_share", "x_share", "y_share",
                                      "sum_share", "difference_share", "cos_cos_share", "sin_sin_share", "cross_convention",
@@ -145,57 +120,42 @@ public struct ProbeStage: StageKind {
                                                  positions: .sum, nCtx: nCtx)
             let labels = FourierLabels.label(grids: features, p: data.p)
             rows.append([layer.rawValue] + labels.map(\.cell))
-            var entries: [JSONValue] = []
+            var entries: [FourierLabelSummary.Feature] = []
             for (j, l) in labels.enumerated() {
                 let f = l.families
-                entries.append(.object([
-                    ("feature", .int(j)), ("cell", .string(l.cell)),
-                    ("kept", .array(l.kept.map { .object([("label", .string($0.text)), ("share", .double($0.share))]) })),
-                    ("families", .object([
-                        ("const", .double(f.constant)), ("x_only", .double(f.xOnly)), ("y_only", .double(f.yOnly)),
-                        ("sum", .double(f.sum)), ("difference", .double(f.difference)),
-                        ("cos_cos", .double(f.cosCos)), ("sin_sin", .double(f.sinSin)),
-                        ("cross_convention", .string(f.convention.rawValue)),
-                    ])),
-                    ("dominant_frequency", .int(l.dominantFrequency)), ("dominant_frequency_share", .double(l.dominantFrequencyShare)),
-                    ("total_power", .double(l.totalPower)),
-                ]))
+                entries.append(FourierLabelSummary.Feature(
+                    feature: j, cell: l.cell, kept: l.kept.map { FourierLabelSummary.KeptLabel(label: $0.text, share: $0.share) },
+                    families: FourierLabelSummary.Families(constant: f.constant, xOnly: f.xOnly, yOnly: f.yOnly, sum: f.sum, difference: f.difference,
+                                                           cosCos: f.cosCos, sinSin: f.sinSin, crossConvention: f.convention.rawValue),
+                    dominantFrequency: l.dominantFrequency, dominantFrequencyShare: l.dominantFrequencyShare, totalPower: l.totalPower))
                 longRows.append([layer.rawValue, String(j), l.cell, l.kept.first?.text ?? "", Self.number(l.kept.first?.share ?? 0),
                                  Self.number(f.constant), Self.number(f.xOnly), Self.number(f.yOnly), Self.number(f.sum),
                                  Self.number(f.difference), Self.number(f.cosCos), Self.number(f.sinSin), f.convention.rawValue,
                                  String(l.dominantFrequency), Self.number(l.dominantFrequencyShare)])
             }
-            layerJSON.append((layer.rawValue, .object([
-                ("basis", .string(Self.basisName(basis, layer: layer))), ("features", .int(labels.count)), ("labels", .array(entries)),
-            ])))
+            layerSummaries.members.append((layer.rawValue, FourierLabelSummary.Layer(basis: Self.basisName(basis, layer: layer),
+                                                                                     features: labels.count, labels: entries)))
         }
-        let fields: [(String, JSONValue)] = [
-            ("method", .string("fourier")), ("p", .int(data.p)), ("samples", .int(data.count)),
-            ("selection", .object([("coverage", .double(FourierLabels.coverage)), ("smallest", .double(FourierLabels.smallest)),
-                                   ("max_labels", .int(FourierLabels.maximumKept))])),
-            ("layers", .object(layerJSON)),
-        ]
-        let result = JSONValue.object(lineage.jsonMembers + fields)
-        try Data((result.pretty() + "\n").utf8).write(to: URL(fileURLWithPath: json))
+        let selection = FourierLabelSummary.Selection(coverage: FourierLabels.coverage, smallest: FourierLabels.smallest,
+                                                      maximumKept: FourierLabels.maximumKept)
+        try JSONArtefact.write(FourierLabelSummary(lineage: lineage, p: data.p, samples: data.count, selection: selection, layers: layerSummaries),
+                               to: json)
         try Data(CSVText.make(rows).utf8).write(to: URL(fileURLWithPath: csv))
         try Data(CSVText.make(longRows).utf8).write(to: URL(fileURLWithPath: long))
     }
 
     // MARK: - Linear probes
 
-    private func runLinear(_ context: StageContext, progress: ProgressSink, data: ModularAdditionDataset,
+    private func runLinear(_ context: StageContext, _ params: ProbeParameters, progress: ProgressSink, data: ModularAdditionDataset,
                            bases: [NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>, nCtx: Int) throws {
         guard let json = context.outputs["results"], let csv = context.outputs["table"] else { throw StageFailure("the stage's outputs are missing") }
-        let params = context.params
-        let target = params.string("target") ?? "sum"
+        let target = params.target.rawValue
         let (targets, classes) = try Self.targets(target, data: data, file: context.inputs["targets"]?.first)
-        let (train, test) = try ModAddDataParameters.split(data, params: params, using: ["train", "test"])
-        let options = LinearProbe.Options(model: params.string("model") == "ridge" ? .ridge : .logistic,
-                                          penalty: params.double("penalty") ?? 1e-4,
-                                          maxIterations: params.int("max_iterations") ?? 500,
-                                          tolerance: params.double("tolerance") ?? 1e-5)
-        let positions = PairFeatures.Positions(rawValue: params.string("positions") ?? "concatenate") ?? .concatenate
-        let names = params.strings("layers") ?? Self.basisLayers
+        let (train, test) = try params.data.split(data, using: ["train", "test"])
+        let options = LinearProbe.Options(model: params.model, penalty: params.penalty, maxIterations: params.maxIterations,
+                                          tolerance: params.tolerance)
+        let positions = params.positions
+        let names = params.layers
 
         var layerJSON: [(String, JSONValue)] = []
         var rows: [[String]] = [["layer", "k", "columns", "used_columns", "target", "model", "train_accuracy", "test_accuracy",
@@ -204,7 +164,7 @@ public struct ProbeStage: StageKind {
             let layer = NodeLayer(name: name)
             let basis = layer.flatMap { bases?[$0] }
             let available = layer.map { Self.featureCount($0, basis: basis, activations: activations) } ?? 2 * data.p
-            let schedule = Self.schedule(params["top_k"], available: available)
+            let schedule = Self.schedule(params.topK, available: available)
             var results: [JSONValue] = []
             for (i, k) in schedule.enumerated() {
                 progress.report(0.05 + 0.9 * (Double(n) + Double(i) / Double(schedule.count)) / Double(names.count), "probing \(name) with \(k) features")

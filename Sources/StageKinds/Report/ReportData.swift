@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Model
 
 /// What the `report` stage read from its fan-in inputs, keyed by the foreach item (seed, basis)
 /// of the instance behind each file, never by file names.
@@ -105,40 +106,34 @@ struct ReportData {
         var seedSet = Set<String>(), basisSet = Set<String>()
 
         for (item, path) in try Self.entries("evaluation", context, perBasis: false, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "evaluation", item)
-            guard let test = json["test"], let accuracy = test["accuracy"]?.doubleValue else {
+            let metrics = try Self.decode(EvaluationMetrics.self, path, input: "evaluation", item,
+                                          otherwise: "is not evaluate's metrics.json (give it evaluate's 'metrics')")
+            guard let test = metrics.splits["test"] else {
                 throw StageFailure("input 'evaluation' \(Self.describe(item)) has no test accuracy (give it evaluate's 'metrics', with the 'test' split)")
             }
             guard evaluation[item.seed] == nil else { throw Self.duplicate("evaluation", item) }
-            evaluation[item.seed] = Evaluation(testAccuracy: accuracy, testWrong: test["n_wrong"]?.intValue, testSamples: test["n_samples"]?.intValue,
-                                               trainAccuracy: json["train"]?["accuracy"]?.doubleValue)
+            evaluation[item.seed] = Evaluation(testAccuracy: test.accuracy, testWrong: test.wrong, testSamples: test.samples,
+                                               trainAccuracy: metrics.splits["train"]?.accuracy)
             seedSet.insert(item.seed)
         }
 
         for (item, path) in try Self.entries("bases", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "bases", item)
-            guard let layers = json["layers"]?.objectValue else {
-                throw StageFailure("input 'bases' \(Self.describe(item)) has no 'layers' object (give it fit-basis's 'summary', basis.json, not basis.h5)")
-            }
+            let summary = try Self.decode(BasisSummary.self, path, input: "bases", item,
+                                          otherwise: "is not a fit-basis summary (give it fit-basis's 'summary', basis.json, not basis.h5)")
             var out: [String: BasisLayer] = [:]
-            for (name, layer) in layers where Self.layers.contains(name) {
-                guard let kept = layer["kept_dim"]?.intValue else { continue }
-                let values = (layer["lambda"] ?? layer["variances"])?.arrayValue?.compactMap(\.doubleValue) ?? []
-                out[name] = BasisLayer(keptDims: kept, values: values)
+            for (name, layer) in summary.layers.members where Self.layers.contains(name) {
+                out[name] = BasisLayer(keptDims: layer.keptDimension, values: layer.values)
             }
             try Self.insert(out, for: item, into: &basisLayers, input: "bases")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
         }
 
         for (item, path) in try Self.entries("edges", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "edges", item)
-            guard let sections = json["sections"]?.objectValue else {
-                throw StageFailure("input 'edges' \(Self.describe(item)) has no 'sections' object (give it the edges stage's 'summary', edges.json)")
-            }
+            let summary = try Self.decode(EdgesSummary.self, path, input: "edges", item,
+                                          otherwise: "is not an edges summary (give it the edges stage's 'summary', edges.json)")
             var out: [String: EdgeSection] = [:]
-            for (name, s) in sections {
-                guard let m90 = s["edge_mass_90"]?.intValue, let m99 = s["edge_mass_99"]?.intValue else { continue }
-                out[name] = EdgeSection(edges: s["edges"]?.intValue, mass90: m90, mass99: m99, gini: s["gini"]?.doubleValue)
+            for (name, s) in summary.sections.members {
+                out[name] = EdgeSection(edges: s.edges, mass90: s.edgeMass90, mass99: s.edgeMass99, gini: s.gini)
             }
             try Self.insert(out, for: item, into: &edges, input: "edges")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
@@ -150,68 +145,50 @@ struct ReportData {
         }
 
         for (item, path) in try Self.entries("nodes", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "nodes", item)
-            guard json["mode"]?.stringValue != "edge", let layers = json["layers"]?.objectValue, let base = json["no_ablation_accuracy"]?.doubleValue else {
-                throw StageFailure("input 'nodes' \(Self.describe(item)) is not a node-ablation result (give it the 'results' output of an ablate stage with mode 'node')")
-            }
+            let notNodes = "is not a node-ablation result (give it the 'results' output of an ablate stage with mode 'node')"
+            let results = try Self.decode(AblationResults.self, path, input: "nodes", item, otherwise: notNodes)
+            guard case let .node(_, layers) = results.outcome else { throw StageFailure("input 'nodes' \(Self.describe(item)) \(notNodes)") }
             var out: [String: NodeLayerAblation] = [:]
-            for (name, layer) in layers {
-                let curve = (layer["curve"]?.objectValue ?? []).compactMap { k, v -> (k: Int, accuracy: Double)? in
-                    guard let k = Int(k), let a = v.doubleValue else { return nil }
-                    return (k, a)
-                }
-                out[name] = NodeLayerAblation(curve: curve, featuresFor99: layer["features_for_99pct"]?.intValue, featuresFor90: layer["features_for_90pct"]?.intValue)
+            for (name, layer) in layers.members {
+                let curve = layer.curve.members.compactMap { k, accuracy in Int(k).map { (k: $0, accuracy: accuracy) } }
+                out[name] = NodeLayerAblation(curve: curve, featuresFor99: layer.featuresFor99Percent, featuresFor90: layer.featuresFor90Percent)
             }
-            try Self.insert(NodeAblation(base: base, layers: out), for: item, into: &nodes, input: "nodes")
+            try Self.insert(NodeAblation(base: results.noAblationAccuracy, layers: out), for: item, into: &nodes, input: "nodes")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
         }
 
         for (item, path) in try Self.entries("bisection", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "bisection", item)
-            guard json["mode"]?.stringValue != "node", let sections = json["sections"]?.objectValue else {
-                throw StageFailure("input 'bisection' \(Self.describe(item)) is not an edge-bisection result (give it the 'results' output of an ablate stage with mode 'edge')")
-            }
+            let notBisection = "is not an edge-bisection result (give it the 'results' output of an ablate stage with mode 'edge')"
+            let results = try Self.decode(AblationResults.self, path, input: "bisection", item, otherwise: notBisection)
+            guard case let .edge(tolerance, sections) = results.outcome else { throw StageFailure("input 'bisection' \(Self.describe(item)) \(notBisection)") }
             var out: [String: BisectionSection] = [:]
-            for (name, s) in sections {
-                guard let required = s["edges_required"]?.intValue else { continue }
-                out[name] = BisectionSection(required: required, available: s["nonconst_edges_available"]?.intValue)
+            for (name, s) in sections.members {
+                out[name] = BisectionSection(required: s.edgesRequired, available: s.nonConstantEdgesAvailable)
             }
-            try Self.insert(Bisection(base: json["no_ablation_accuracy"]?.doubleValue, tolerance: json["tolerance"]?.doubleValue, sections: out),
+            try Self.insert(Bisection(base: results.noAblationAccuracy, tolerance: tolerance, sections: out),
                             for: item, into: &bisection, input: "bisection")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
         }
 
         for (item, path) in try Self.entries("labels", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "labels", item)
-            guard let layers = json["layers"]?.objectValue else {
-                throw StageFailure("input 'labels' \(Self.describe(item)) has no 'layers' object (give it the 'labels' output of a probe stage with method 'fourier')")
-            }
+            let summary = try Self.decode(FourierLabelSummary.self, path, input: "labels", item,
+                                          otherwise: "is not Fourier labels (give it the 'labels' output of a probe stage with method 'fourier')")
             var out: [String: [Int: String]] = [:]
-            for (name, layer) in layers {
-                for entry in layer["labels"]?.arrayValue ?? [] {
-                    if let f = entry["feature"]?.intValue, let cell = entry["cell"]?.stringValue { out[name, default: [:]][f] = cell }
-                }
+            for (name, layer) in summary.layers.members {
+                for entry in layer.labels { out[name, default: [:]][entry.feature] = entry.cell }
             }
             try Self.insert(out, for: item, into: &labels, input: "labels")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
         }
 
         for (item, path) in try Self.entries("clusters", context, perBasis: true, defaultSeed: defaultSeed) {
-            let json = try Self.json(path, input: "clusters", item)
-            guard let q = json["modularity"]?.doubleValue, let count = json["clusters"]?.intValue, let membership = json["membership"]?.objectValue else {
-                throw StageFailure("input 'clusters' \(Self.describe(item)) is not a cluster stage's clusters.json (no modularity, clusters or membership)")
+            let summary = try Self.decode(ClusterSummary.self, path, input: "clusters", item, otherwise: "is not a cluster stage's clusters.json")
+            let list = summary.clusterList.map { c in
+                ClusterInfo(number: c.cluster, size: c.size, frequencies: (c.dominantFrequencies ?? []).map { ($0.frequency, $0.count) })
             }
-            let list = (json["cluster_list"]?.arrayValue ?? []).compactMap { c -> ClusterInfo? in
-                guard let n = c["cluster"]?.intValue, let size = c["size"]?.intValue else { return nil }
-                let frequencies = (c["dominant_frequencies"]?.arrayValue ?? []).compactMap { pair -> (Int, Int)? in
-                    guard let a = pair.arrayValue, a.count == 2, let f = a[0].intValue, let n = a[1].intValue else { return nil }
-                    return (f, n)
-                }
-                return ClusterInfo(number: n, size: size, frequencies: frequencies)
-            }
-            let clusters = Clusters(resolution: json["resolution"]?.doubleValue, modularity: q, count: count,
-                                    clusteredNodes: json["clustered_nodes"]?.intValue, singletons: json["singletons"]?.intValue,
-                                    membership: Dictionary(uniqueKeysWithValues: membership.map { ($0.0, $0.1.arrayValue?.compactMap(\.intValue) ?? []) }),
+            let clusters = Clusters(resolution: summary.resolution, modularity: summary.modularity, count: summary.clusters,
+                                    clusteredNodes: summary.clusteredNodes, singletons: summary.singletons,
+                                    membership: Dictionary(summary.membership.members.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last }),
                                     list: list)
             try Self.insert(clusters, for: item, into: &self.clusters, input: "clusters")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
@@ -255,6 +232,15 @@ struct ReportData {
         }
     }
 
+    /// The JSON file at `path` as the Codable type its producer writes; otherwise the failure
+    /// says what the input is not (`otherwise`) and where the file departs from the type.
+    static func decode<Value: Decodable>(_ type: Value.Type, _ path: String, input: String, _ key: Key, otherwise: String) throws -> Value {
+        switch JSONArtefact.decode(type, from: try json(path, input: input, key)) {
+        case let .success(value): return value
+        case let .failure(problem): throw StageFailure("input '\(input)' \(describe(key)) \(otherwise): \(problem.message)")
+        }
+    }
+
     /// train's metrics.jsonl: one JSON object per line, every line an evaluation.
     static func trainingCurve(_ path: String, _ key: Key) throws -> [TrainingPoint] {
         try StageInputs.requireFile(path, expected: "train's metrics.jsonl")
@@ -263,12 +249,11 @@ struct ReportData {
         }
         var points: [TrainingPoint] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            guard let json = try? JSONValue.parse(Data(line.utf8)), let epoch = json["epoch"]?.intValue,
-                  let trainLoss = json["train_loss"]?.doubleValue, let trainAccuracy = json["train_accuracy"]?.doubleValue,
-                  let testLoss = json["test_loss"]?.doubleValue, let testAccuracy = json["test_accuracy"]?.doubleValue else {
+            guard let json = try? JSONValue.parse(Data(line.utf8)), let m = try? JSONValueDecoder().decode(TrainingMetrics.self, from: json) else {
                 throw StageFailure("input 'training' \(describe(key)), line \(number + 1): not a metrics line of the train stage (epoch, train/test loss and accuracy); give it train's 'metrics' output, metrics.jsonl")
             }
-            points.append(TrainingPoint(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: testLoss, testAccuracy: testAccuracy))
+            points.append(TrainingPoint(epoch: m.epoch, trainLoss: m.trainLoss, trainAccuracy: m.trainAccuracy, testLoss: m.testLoss,
+                                        testAccuracy: m.testAccuracy))
         }
         guard !points.isEmpty else { throw StageFailure("input 'training' \(describe(key)): \(path) has no metrics lines") }
         return points.sorted { $0.epoch < $1.epoch }

@@ -161,7 +161,7 @@ struct ReportFigures {
 
     // MARK: - Interaction graphs
 
-    struct GraphOptions {
+    struct GraphOptions: Sendable, Equatable {
         var nodesPerLayer: Int
         var norm: String
         /// Points of line width per unit of normalised weight; nil for automatic.

@@ -6,29 +6,14 @@ import Reporting
 /// (`stage@*:output`); the foreach item of each input's producer says which seed and basis it
 /// belongs to. Writes tables.json, the paper's tables (Markdown and CSV), the figures as SVG
 /// files, and report.html, one self-contained page with all of them. Same inputs, same bytes.
-public struct ReportStage: StageKind {
+public struct ReportStage: TypedStageKind {
+    public typealias Parameters = ReportParameters
+
     public init() {}
 
     public let name = "report"
     public let version = 2
     public let summary = "Tables (JSON, Markdown, CSV), SVG figures and one self-contained report.html over every seed and basis of a study."
-
-    public var parameters: [ParameterSpec] {
-        [ParameterSpec("title", .string(), default: .string("LIB and PCA on modular addition"), doc: "The page's and tables.md's title."),
-         ParameterSpec("seed", .int(min: 0), default: .int(0),
-                       doc: "The seed of inputs whose producing stage has no 'seed' in its foreach (a single-seed pipeline)."),
-         ParameterSpec("graphs", .string(choices: ["all", "first-seed", "none"]), default: .string("all"),
-                       doc: "Which interaction graphs to draw: every (seed, basis) with edge arrays, the first seed's only, or none."),
-         ParameterSpec("nodes_per_layer", .int(min: 1, max: 200), default: .int(25), doc: "Graph figures: the first N features of each layer are drawn."),
-         ParameterSpec("edge_norm", .string(choices: ["abs", "max", "sqrt", "identity"]), default: .string("abs"),
-                       doc: "Graph figures: line weights are E / Σ|E| ('abs', as the paper's appendix), E / max E, √E or raw E, per section."),
-         ParameterSpec("line_width_factor", .number(min: 0), optional: true,
-                       doc: "Graph figures: line width in points per unit of weight; by default 50 with 'abs' (the appendix figures), otherwise the largest drawn edge gets 10 points."),
-         ParameterSpec("hide_constant_edges", .bool, default: .bool(true), doc: "Graph figures: leave out the edges from each layer's constant feature 0."),
-         ParameterSpec("hide_node_zero", .bool, default: .bool(true), doc: "Graph figures: leave out feature 0 (the constant) of every column but the last."),
-         ParameterSpec("output", .string(choices: ["merged", "shown", "hidden"]), default: .string("merged"),
-                       doc: "Graph figures: the output layer as one merged node (as the appendix), as its first logits, or not at all.")]
-    }
 
     public var inputSpecs: [InputSpec]? {
         [InputSpec("evaluation", fanIn: true, doc: "evaluate's metrics.json of every seed (item {seed})"),
@@ -42,7 +27,7 @@ public struct ReportStage: StageKind {
          InputSpec("training", fanIn: true, optional: true, doc: "train's metrics.jsonl of every seed, for the training curves")]
     }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+    public func outputs(for params: ReportParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "tables", path: "tables.json", doc: "every number per seed, basis, layer and section, with the mean and range over seeds"),
          OutputDeclaration(name: "markdown", path: "tables.md", doc: "the paper's tables as Markdown pipe tables"),
          OutputDeclaration(name: "accuracy", path: "accuracy.csv", doc: "train and test accuracy per seed"),
@@ -58,16 +43,15 @@ public struct ReportStage: StageKind {
          OutputDeclaration(name: "graphs", path: "graphs", doc: "directory of interaction-graph figures graph_seed<k>_<basis>.svg")]
     }
 
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: ReportParameters, progress: ProgressSink) throws {
         func output(_ name: String) throws -> String {
             guard let path = context.outputs[name] else { throw StageFailure("the stage's output '\(name)' is missing") }
             return path
         }
         guard !(context.inputs["evaluation"] ?? []).isEmpty else { throw StageFailure("the stage needs the 'evaluation' input (evaluate@*:metrics)") }
-        let params = context.params
-        let title = params.string("title") ?? "LIB and PCA on modular addition"
-        let data = try ReportData(context, defaultSeed: String(params.int("seed") ?? 0))
-        try ReportLineage.check(context, defaultSeed: String(params.int("seed") ?? 0))
+        let title = params.title
+        let data = try ReportData(context, defaultSeed: String(params.seed))
+        try ReportLineage.check(context, defaultSeed: String(params.seed))
         progress.report(0.1, "read \(data.seeds.count) seeds, bases \(data.bases.joined(separator: ", "))")
 
         let tables = ReportTables(data: data)
@@ -94,11 +78,8 @@ public struct ReportStage: StageKind {
 
         let graphsDirectory = try output("graphs")
         try FileManager.default.createDirectory(atPath: graphsDirectory, withIntermediateDirectories: true)
-        let options = ReportFigures.GraphOptions(nodesPerLayer: params.int("nodes_per_layer") ?? 25, norm: params.string("edge_norm") ?? "abs",
-                                                 lineWidthFactor: params.double("line_width_factor"),
-                                                 hideConstantEdges: params.bool("hide_constant_edges") ?? true,
-                                                 output: params.string("output") ?? "merged", hideNodeZero: params.bool("hide_node_zero") ?? true)
-        let which = params.string("graphs") ?? "all"
+        let options = params.graphOptions
+        let which = params.graphs
         let graphSeeds = which == "none" ? [] : which == "first-seed" ? Array(data.seeds.prefix(1)) : data.seeds
         var graphs: [(seed: String, basis: String, figure: SVGDocument)] = []
         for seed in graphSeeds {

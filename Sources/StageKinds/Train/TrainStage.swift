@@ -8,63 +8,31 @@ import Numerics
 /// trainer's whole state checkpointed every `checkpoint_interval` epochs into the attempt's
 /// checkpoint directory, so a killed or interrupted run resumes where it stopped and ends
 /// bit-identical to an uninterrupted one (same BLAS build and thread count).
-public struct TrainStage: StageKind {
+public struct TrainStage: TypedStageKind {
+    public typealias Parameters = TrainParameters
+
     public init() {}
 
     public let name = "train"
     public let version = 1
     public let summary = "Train the modular-addition transformer from scratch (full-batch AdamW), resumable mid-stage → model, metrics.jsonl, training.json."
 
-    public var parameters: [ParameterSpec] {
-        let d = TrainingConfiguration()
-        return [
-            ParameterSpec("p", .int(min: 2, max: 1000), default: .int(d.p), doc: "The modulus (a prime); the vocabulary is p + 1 tokens (the numbers and '=')."),
-            ParameterSpec("train_fraction", .number(min: 0, max: 1), default: .double(d.trainFraction),
-                          doc: "Fraction of the p² pairs in the train split: train = perm[0 ..< ⌊p²·fraction⌋]."),
-            ParameterSpec("split_seed", .int(min: 0, max: Int(UInt32.max)), default: .int(Int(d.splitSeed)),
-                          doc: "Seed of the MT19937 randperm that shuffles the pairs (the dataset seed)."),
-            ParameterSpec("model_seed", .int(min: 0), default: .int(Int(d.modelSeed)),
-                          doc: "Seed of the initialisation (SplitMix64 + Box–Muller; see TrainingRNG)."),
-            ParameterSpec("d_model", .int(min: 1, max: 4096), default: .int(d.dModel), doc: "Residual stream width."),
-            ParameterSpec("n_heads", .int(min: 1, max: 64), default: .int(d.nHeads), doc: "Attention heads."),
-            ParameterSpec("d_head", .int(min: 1, max: 1024), default: .int(d.dHead), doc: "Width of each head."),
-            ParameterSpec("d_mlp", .int(min: 1, max: 16384), default: .int(d.dMLP), doc: "MLP hidden width (ReLU)."),
-            ParameterSpec("epochs", .int(min: 0), default: .int(d.epochs), doc: "Full-batch epochs (= optimiser steps)."),
-            ParameterSpec("lr", .number(min: 0), default: .double(d.optimizer.learningRate), doc: "AdamW learning rate after warm-up."),
-            ParameterSpec("weight_decay", .number(min: 0), default: .double(d.optimizer.weightDecay),
-                          doc: "Decoupled weight decay, on every parameter (embeddings and biases included)."),
-            ParameterSpec("betas", .any, default: .array([.double(d.optimizer.beta1), .double(d.optimizer.beta2)]),
-                          doc: "AdamW's [beta1, beta2], each in [0, 1)."),
-            ParameterSpec("eps", .number(min: 0), default: .double(d.optimizer.eps), doc: "AdamW's epsilon."),
-            ParameterSpec("warmup", .int(min: 0), default: .int(d.optimizer.warmup),
-                          doc: "Linear warm-up steps: step t uses lr·min((t−1)/warmup, 1), so the first step has lr 0."),
-            ParameterSpec("init_std", .number(min: 0), optional: true,
-                          doc: "Standard deviation of the initial weights (biases start at 0); default 0.8/√d_model."),
-            ParameterSpec("eval_interval", .int(min: 1), default: .int(d.evalInterval),
-                          doc: "Epochs between evaluations (train and test loss and accuracy, one line of metrics.jsonl each)."),
-            ParameterSpec("checkpoint_interval", .int(min: 1), default: .int(1000),
-                          doc: "Epochs between trainer checkpoints (kept across attempts; a rerun resumes from the last)."),
-            ParameterSpec("stop_when", .any, optional: true,
-                          doc: "Stop early: {\"test_accuracy\": 0.999, \"after_epochs\": N} ends the run at the first evaluation at or after epoch N whose test accuracy reaches the threshold."),
-        ]
-    }
-
     public var inputSpecs: [InputSpec]? { [] }
 
-    public func problems(in params: StageParams) -> [ParameterProblem] {
+    public func problems(in params: TrainParameters) -> [ParameterProblem] {
         // Training fits the train split and evaluates on the test split: neither may be empty.
-        var problems = ModAddDataParameters.problems(in: params, using: ["train", "test"])
-        if let betas = params["betas"] {
-            let values = betas.arrayValue?.compactMap(\.doubleValue) ?? []
-            if betas.arrayValue?.count != 2 || values.count != 2 {
-                problems.append(ParameterProblem(["betas"], "expected [beta1, beta2], two numbers, found \(betas.compact)"))
-            } else {
-                for (i, b) in values.enumerated() where !(b >= 0 && b < 1) {
-                    problems.append(ParameterProblem(["betas", String(i)], "beta\(i + 1) = \(b) is outside [0, 1)"))
-                }
+        var problems = ModAddDataParameters.problems(p: params.configuration.p, trainFraction: params.configuration.trainFraction,
+                                                     using: ["train", "test"])
+        let betas = params.betas
+        let values = betas.arrayValue?.compactMap(\.doubleValue) ?? []
+        if betas.arrayValue?.count != 2 || values.count != 2 {
+            problems.append(ParameterProblem(["betas"], "expected [beta1, beta2], two numbers, found \(betas.compact)"))
+        } else {
+            for (i, b) in values.enumerated() where !(b >= 0 && b < 1) {
+                problems.append(ParameterProblem(["betas", String(i)], "beta\(i + 1) = \(b) is outside [0, 1)"))
             }
         }
-        if let stop = params["stop_when"] {
+        if let stop = params.stopWhen {
             if let members = stop.objectValue {
                 let known = ["test_accuracy", "after_epochs"]
                 for (key, value) in members {
@@ -93,47 +61,19 @@ public struct TrainStage: StageKind {
     /// SIGTERM stops training at the next epoch with the trainer state checkpointed.
     public var checkpointsWhenStopped: Bool { true }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+    public func outputs(for params: TrainParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "model", path: "model", doc: "the trained model artefact: model.safetensors and config.json, as import-checkpoint writes"),
          OutputDeclaration(name: "metrics", path: "metrics.jsonl", doc: "one JSON line per evaluation: epoch, lr, train/test loss and accuracy"),
          OutputDeclaration(name: "training", path: "training.json", doc: "final metrics, the epochs test accuracy first reached 99 % and 99.9 %, the configuration (wall times are in the log)")]
     }
 
-    /// The training configuration the (validated) params describe.
-    static func configuration(_ params: StageParams) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.p = params.int("p") ?? c.p
-        c.trainFraction = params.double("train_fraction") ?? c.trainFraction
-        c.splitSeed = UInt32(params.int("split_seed") ?? Int(c.splitSeed))
-        c.modelSeed = UInt64(params.int("model_seed") ?? Int(c.modelSeed))
-        c.dModel = params.int("d_model") ?? c.dModel
-        c.nHeads = params.int("n_heads") ?? c.nHeads
-        c.dHead = params.int("d_head") ?? c.dHead
-        c.dMLP = params.int("d_mlp") ?? c.dMLP
-        c.epochs = params.int("epochs") ?? c.epochs
-        c.optimizer.learningRate = params.double("lr") ?? c.optimizer.learningRate
-        c.optimizer.weightDecay = params.double("weight_decay") ?? c.optimizer.weightDecay
-        if let betas = params["betas"]?.arrayValue?.compactMap(\.doubleValue), betas.count == 2 {
-            c.optimizer.beta1 = betas[0]
-            c.optimizer.beta2 = betas[1]
-        }
-        c.optimizer.eps = params.double("eps") ?? c.optimizer.eps
-        c.optimizer.warmup = params.int("warmup") ?? c.optimizer.warmup
-        c.evalInterval = params.int("eval_interval") ?? c.evalInterval
-        c.initStd = params.double("init_std")
-        if let stop = params["stop_when"], let accuracy = stop["test_accuracy"]?.doubleValue {
-            c.stopWhen = .init(testAccuracy: accuracy, afterEpochs: stop["after_epochs"]?.intValue ?? 0)
-        }
-        return c
-    }
-
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: TrainParameters, progress: ProgressSink) throws {
         guard let modelDir = context.outputs["model"], let metricsPath = context.outputs["metrics"],
               let trainingPath = context.outputs["training"] else {
             throw StageFailure("the stage's outputs are not declared")
         }
-        let configuration = Self.configuration(context.params)
-        let checkpointInterval = context.params.int("checkpoint_interval") ?? 1000
+        let configuration = params.configuration
+        let checkpointInterval = params.checkpointInterval
         let interrupt = InterruptFlag()
 
         // Resume from the attempt's checkpoint if it was written for exactly this configuration.
