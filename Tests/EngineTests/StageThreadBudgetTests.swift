@@ -19,7 +19,7 @@ import Testing
         init() throws {
             var configuration = TrainingConfiguration()
             (configuration.p, configuration.dModel, configuration.nHeads, configuration.dHead, configuration.dMLP) = (7, 8, 2, 4, 16)
-            try ModelArtefact.write(Trainer<Float>(configuration: configuration).parameters.weights, to: model, provenance: [:])
+            try ModelArtefact.write(ModelWeights(Trainer<Float>(configuration: configuration).parameters.weights), to: model, provenance: [:])
             _ = try run(CollectStage(), in: "collect", inputs: ["model": model], params: .object([("split", .string("all"))]), threads: 1)
             _ = try run(FitBasisStage(), in: "fit", inputs: ["model": model, "activations": activations], params: .object([]), threads: 1)
         }

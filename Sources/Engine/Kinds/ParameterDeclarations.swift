@@ -102,6 +102,13 @@ public extension ParameterDeclarations {
                 encode: { .string($0.rawValue) }, decode: { $0.stringValue.flatMap(Choice.init(rawValue:)) }) ?? value
     }
 
+    /// A choice that may be left out (nil), e.g. because its default depends on another param.
+    mutating func optionalChoice<Choice>(_ name: String, as type: Choice.Type = Choice.self, doc: String) -> Choice?
+        where Choice: RawRepresentable & CaseIterable, Choice.RawValue == String {
+        declare(name, .string(choices: Choice.allCases.map(\.rawValue)), Presence<Choice>.optional, doc: doc,
+                encode: { .string($0.rawValue) }, decode: { $0.stringValue.flatMap(Choice.init(rawValue:)) })
+    }
+
     /// A choice the spec must make (no default).
     mutating func requiredChoice<Choice>(_ name: String, doc: String) -> Choice
         where Choice: RawRepresentable & CaseIterable, Choice.RawValue == String {

@@ -7,14 +7,14 @@ import Model
 /// HDF5 file, `dataset.h5`, split into train and test (`DatasetFile` in the Model module reads
 /// it; its attributes say what it holds and where it came from, with each source file's
 /// SHA-256). Sources are streamed: memory stays bounded whatever their size.
-public struct DatasetStage: StageKind {
+public struct DatasetStage: TypedStageKind {
+    public typealias Parameters = DatasetParameters
+
     public init() {}
 
     public let name = "dataset"
     public let version = 1
     public let summary = "Read a dataset (modular arithmetic, MNIST/Fashion-MNIST IDX, CIFAR-10, .npy, pixel CSV, text, token ids) into dataset.h5, split into train and test."
-
-    public var parameters: [ParameterSpec] { DatasetParameters.specs }
 
     public var inputSpecs: [InputSpec]? {
         [
@@ -25,19 +25,17 @@ public struct DatasetStage: StageKind {
         ]
     }
 
-    public func problems(in params: StageParams) -> [ParameterProblem] {
-        DatasetParameters.problems(in: params)
-    }
+    public func problems(in params: DatasetParameters) -> [ParameterProblem] { params.problems }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+    public func outputs(for params: DatasetParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "dataset", path: "dataset.h5", doc: "the samples split into train and test (and all, for modular_arithmetic), with attributes saying what they are and where they came from")]
     }
 
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: DatasetParameters, progress: ProgressSink) throws {
         guard let out = context.outputs["dataset"] else { throw StageFailure("the stage has no 'dataset' output") }
-        let recipe = try DatasetParameters.recipe(context.params, inputs: context.inputs)
+        let recipe = try params.recipe(inputs: context.inputs)
         let provenance = DatasetProvenance(
-            source: context.params.string("source") ?? "", paramsJSON: context.params.value.compact, runnerVersion: RunnerBuild.version,
+            source: params.source.rawValue, paramsJSON: context.params.value.compact, runnerVersion: RunnerBuild.version,
             digest: { try SHA256.hex(fileAt: $0) }, displayName: { StageInputs.displayName($0) })
         let paths = context.inputs.values.flatMap { $0 }
         do {

@@ -10,7 +10,9 @@ import Model
 /// are the authors' (`layers.i.W`, `layers.i.b`, their MLPConfig fields). `import-checkpoint`
 /// given the exported weights and `config.json` reads them back into the same weights, bit for
 /// bit (the mod-add transformer needs no config).
-public struct ExportStage: StageKind {
+public struct ExportStage: TypedStageKind {
+    public typealias Parameters = ExportParameters
+
     public init() {}
 
     public let name = "export"
@@ -19,20 +21,13 @@ public struct ExportStage: StageKind {
 
     static let formatNames = TransformerLensExport.Format.allCases.map(\.rawValue)
 
-    public var parameters: [ParameterSpec] {
-        [
-            ParameterSpec("formats", .stringArray, default: .array(Self.formatNames.map { .string($0) }),
-                          doc: "Weight files to write: 'pt' (model.pt, for torch.load(..., weights_only=True)) and/or 'safetensors' (model.safetensors); config.json and LOADING.txt are always written."),
-        ]
-    }
-
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "a model artefact, e.g. 'train@seed=0:model' or 'import:model'")]
     }
 
-    public func problems(in params: StageParams) -> [ParameterProblem] {
+    public func problems(in params: ExportParameters) -> [ParameterProblem] {
         var problems: [ParameterProblem] = []
-        let formats = params.strings("formats") ?? []
+        let formats = params.formats
         if formats.isEmpty {
             problems.append(ParameterProblem(["formats"], "'formats' is empty: name at least one of \(Self.formatNames.joined(separator: ", "))"))
         }
@@ -48,19 +43,19 @@ public struct ExportStage: StageKind {
         return problems
     }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+    public func outputs(for params: ExportParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "exported", path: "exported",
                            doc: "a directory with model.pt and/or model.safetensors (TransformerLens names and shapes, or the authors' for an MLP), config.json and LOADING.txt")]
     }
 
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: ExportParameters, progress: ProgressSink) throws {
         guard let modelPath = context.inputs["model"]?.first, let out = context.outputs["exported"] else {
             throw StageFailure("the stage has no 'model' input")
         }
         let weights = try StageInputs.modelWeights(modelPath)
         progress.report(0.3, "read " + weights.config.summary)
         // The validated params hold known, distinct names; keep the canonical order.
-        let chosen = Set(context.params.strings("formats") ?? Self.formatNames)
+        let chosen = Set(params.formats)
         let formats = TransformerLensExport.Format.allCases.filter { chosen.contains($0.rawValue) }
         let weightsFile = FileManager.default.fileExists(atPath: modelPath + "/" + ModelArtefact.weightsFile)
             ? modelPath + "/" + ModelArtefact.weightsFile : modelPath

@@ -7,21 +7,14 @@ import Model
 /// it comes with → a model artefact (`model.safetensors` + `config.json`). The pickle is read
 /// by a restricted unpickler that never executes anything. See `CheckpointImport` for what is
 /// read how; LayerNorm weights are folded on import, and `config.json` records it.
-public struct ImportCheckpointStage: StageKind {
+public struct ImportCheckpointStage: TypedStageKind {
+    public typealias Parameters = ImportCheckpointParameters
+
     public init() {}
 
     public let name = "import-checkpoint"
     public let version = 1
     public let summary = "Read a model's checkpoint (.pt or safetensors) and its config (TransformerLens, the authors' config.yaml, Hugging Face GPT-2, or none for the mod-add transformer) into a model artefact."
-
-    public var parameters: [ParameterSpec] {
-        [
-            ParameterSpec("format", .string(choices: ["auto", "torch", "safetensors"]), default: .string("auto"),
-                          doc: "How to read the checkpoint: 'torch' (a torch.save ZIP), 'safetensors', or 'auto' (by its first bytes)."),
-            ParameterSpec("act_fn", .string(choices: ["relu"]), default: .string("relu"),
-                          doc: "Without a 'config' input only: the MLP activation of the one-layer mod-add transformer the checkpoint holds (ReLU). With a config, the config says."),
-        ]
-    }
 
     public var inputSpecs: [InputSpec]? {
         [
@@ -31,22 +24,22 @@ public struct ImportCheckpointStage: StageKind {
         ]
     }
 
-    public func outputs(for params: StageParams) -> [OutputDeclaration] {
+    public func outputs(for params: ImportCheckpointParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "model", path: "model", doc: "a directory with model.safetensors and config.json")]
     }
 
-    public func run(_ context: StageContext, progress: ProgressSink) throws {
+    public func run(_ context: StageContext, parameters params: ImportCheckpointParameters, progress: ProgressSink) throws {
         guard let path = context.inputs["checkpoint"]?.first, let out = context.outputs["model"] else {
             throw StageFailure("the stage has no 'checkpoint' input")
         }
-        let formatName = context.params.string("format") ?? "auto"
+        let formatName = params.format.rawValue
         // Before anything opens them: a directory sent the ZIP reader into an endless scan.
         try StageInputs.requireFile(path, expected: Self.expected[formatName] ?? Self.expected["auto"]!)
         let configPath = context.inputs["config"]?.first
         if let configPath { try StageInputs.requireFile(configPath, expected: CheckpointConfig.expected) }
         let format = StateDictFile.Format(rawValue: formatName) ?? StateDictFile.detectFormat(path)
         let config = try configPath.map { c in try StageInputs.reading(c) { try CheckpointConfig.read(c) } }
-        let actFn = ActivationFunction(rawValue: context.params.string("act_fn") ?? "relu") ?? .relu
+        let actFn = ActivationFunction(rawValue: params.actFn.rawValue) ?? .relu
         // Messages name both files as the user knows them.
         let imported = try StageInputs.reading(configPath ?? path) {
             try StageInputs.reading(path) {
