@@ -49,6 +49,8 @@ public struct AdamState<Scalar: BLASScalar>: Sendable, Equatable {
     /// One step. Adam adds weight_decay·p to the gradient first (torch's Adam); AdamW decays
     /// the parameters instead. The elementwise update is `AdamW.update`, the kernel the
     /// mod-add trainer uses, so both optimisers round exactly as that one does.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public mutating func update(_ parameters: inout [Scalar], gradient: [Scalar]) {
         precondition(parameters.count == m.count && gradient.count == m.count, "parameters of another size")
         step += 1

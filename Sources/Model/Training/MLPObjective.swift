@@ -34,6 +34,8 @@ public struct MLPObjective<Scalar: BLASScalar>: TrainingObjective {
     /// The authors' initialisation: every W_i and b_i uniform in ±1/√(inputs of layer i),
     /// drawn layer by layer (W then b, each in C order) as `(2u − 1)/√in` with u uniform in
     /// [0, 1) from `TrainingRNG`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func initialParameters(rng: inout TrainingRNG, settings: NetworkTrainingSettings) -> [Scalar] {
         var flat = [Scalar](repeating: 0, count: layout.count)
         let sizes = config.sizes
@@ -48,16 +50,22 @@ public struct MLPObjective<Scalar: BLASScalar>: TrainingObjective {
         return flat
     }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func loss(_ parameters: [Scalar], samples: ArraySlice<Int>) -> LossTally {
         var none: [Scalar] = []
         return pass(parameters, samples: samples, scale: 0, gradient: &none, computesGradient: false)
     }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func lossAndGradient(_ parameters: [Scalar], samples: ArraySlice<Int>, scale: Scalar, gradient: inout [Scalar]) -> LossTally {
         pass(parameters, samples: samples, scale: scale, gradient: &gradient, computesGradient: true)
     }
 
     /// The logits of `samples` (rows in sample order).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func logits(_ parameters: [Scalar], samples: ArraySlice<Int>) -> Matrix<Scalar> {
         parameters.withUnsafeBufferPointer { p in forward(p.baseAddress!, input: input(samples)).preActivations.last! }
     }

@@ -113,6 +113,12 @@ public final class NetworkTrainer<Objective: TrainingObjective> {
 
     /// One optimiser step on the next batch; `threads` threads compute its blocks. Returns
     /// the batch's loss under the parameters before the step.
+    // Specialised for the four objectives: generic element loops across modules would go
+    // through witness tables.
+    @_specialize(exported: true, where Objective == MLPObjective<Float>)
+    @_specialize(exported: true, where Objective == MLPObjective<Double>)
+    @_specialize(exported: true, where Objective == NextTokenObjective<Float>)
+    @_specialize(exported: true, where Objective == NextTokenObjective<Double>)
     @discardableResult
     public func step(threads: Int) -> LossTally {
         let n = objective.sampleCount
@@ -177,6 +183,10 @@ public final class NetworkTrainer<Objective: TrainingObjective> {
     /// `checkpoint` and returns `.interrupted`); after every step reports `onStep`, after each
     /// epoch `onEpoch`, and every `checkpointEvery` steps (0: never) calls `checkpoint` while
     /// unfinished. A loss that is not finite throws `NetworkTrainingDiverged`.
+    @_specialize(exported: true, where Objective == MLPObjective<Float>)
+    @_specialize(exported: true, where Objective == MLPObjective<Double>)
+    @_specialize(exported: true, where Objective == NextTokenObjective<Float>)
+    @_specialize(exported: true, where Objective == NextTokenObjective<Double>)
     public func run(threads: Int, checkpointEvery: Int = 0, shouldStop: () -> Bool = { false },
                     onStep: (TrainingProgress) -> Void = { _ in }, onEpoch: (EpochSummary) -> Void = { _ in },
                     checkpoint: (NetworkTrainer) throws -> Void = { _ in }) throws -> Outcome {
@@ -201,6 +211,10 @@ public final class NetworkTrainer<Objective: TrainingObjective> {
 
     /// The current parameters' loss over every sample of `objective` (the training data by
     /// default), in blocks of `blockSize` on `threads` threads; the blocks are added in order.
+    @_specialize(exported: true, where Objective == MLPObjective<Float>)
+    @_specialize(exported: true, where Objective == MLPObjective<Double>)
+    @_specialize(exported: true, where Objective == NextTokenObjective<Float>)
+    @_specialize(exported: true, where Objective == NextTokenObjective<Double>)
     public func evaluate(_ objective: Objective? = nil, threads: Int = 1) -> LossTally {
         let target = objective ?? self.objective
         let blocks = stride(from: 0, to: target.sampleCount, by: blockSize).map { $0..<min($0 + blockSize, target.sampleCount) }

@@ -72,6 +72,8 @@ public struct NextTokenObjective<Scalar: BLASScalar>: TrainingObjective {
     /// (TransformerLens's `initializer_range`, by default 0.8/√d_model), every bias 0,
     /// LayerNorm weights 1 and biases 0. The normals come from `TrainingRNG` in state-dict
     /// order (the distribution of TransformerLens's, not PyTorch's stream).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func initialParameters(rng: inout TrainingRNG, settings: NetworkTrainingSettings) -> [Scalar] {
         let std = settings.initStd ?? 0.8 / Double(config.dModel).squareRoot()
         var flat = [Scalar](repeating: 0, count: layout.count)
@@ -86,16 +88,22 @@ public struct NextTokenObjective<Scalar: BLASScalar>: TrainingObjective {
         return flat
     }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func loss(_ parameters: [Scalar], samples: ArraySlice<Int>) -> LossTally {
         var none: [Scalar] = []
         return pass(parameters, samples: samples, scale: 0, gradient: &none, computesGradient: false)
     }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func lossAndGradient(_ parameters: [Scalar], samples: ArraySlice<Int>, scale: Scalar, gradient: inout [Scalar]) -> LossTally {
         pass(parameters, samples: samples, scale: scale, gradient: &gradient, computesGradient: true)
     }
 
     /// The logits of every position of `samples` (rows n·n_ctx + p).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func logits(_ parameters: [Scalar], samples: ArraySlice<Int>) -> Matrix<Scalar> {
         parameters.withUnsafeBufferPointer { p in forward(p.baseAddress!, samples: samples).logits }
     }
