@@ -107,6 +107,50 @@ enum NetworkKernels {
         return h
     }
 
+    /// act(z) and act′(z), elementwise, in one pass: a forward pass that keeps the slope
+    /// makes its backward pass one multiply (GELU's erf is evaluated once, not twice).
+    @inline(__always)
+    static func activatedWithSlope<S: BLASScalar>(_ z: Matrix<S>, _ f: ActivationFunction) -> (output: Matrix<S>, slope: Matrix<S>) {
+        var h = z, slope = z
+        h.elements.withUnsafeMutableBufferPointer { hp in
+            slope.elements.withUnsafeMutableBufferPointer { sp in
+                switch f {
+                case .relu:
+                    for i in hp.indices {
+                        let x = hp[i]
+                        hp[i] = x > 0 ? x : 0
+                        sp[i] = x > 0 ? 1 : 0
+                    }
+                case .gelu:
+                    for i in hp.indices {
+                        let x = hp[i]
+                        let cdf = (1 + S.erf(x * S(0.70710678118654752440))) / 2
+                        hp[i] = x * cdf
+                        sp[i] = cdf + x * S.exp(-x * x / 2) * S(0.39894228040143267794)  // x·φ(x)
+                    }
+                default:
+                    for i in hp.indices {
+                        let x = hp[i]
+                        hp[i] = f.value(x)
+                        sp[i] = f.derivative(x)
+                    }
+                }
+            }
+        }
+        return (h, slope)
+    }
+
+    /// g = g ⊙ slope, in place.
+    @inline(__always)
+    static func multiply<S: BLASScalar>(_ g: inout Matrix<S>, by slope: Matrix<S>) {
+        precondition(g.elements.count == slope.elements.count, "gradient and slope of different sizes")
+        g.elements.withUnsafeMutableBufferPointer { gp in
+            slope.elements.withUnsafeBufferPointer { sp in
+                for i in gp.indices { gp[i] *= sp[i] }
+            }
+        }
+    }
+
     /// dz = dh ⊙ act′(z), in place on dh.
     @inline(__always)
     static func activationBackward<S: BLASScalar>(_ dh: inout Matrix<S>, preActivation z: Matrix<S>, _ f: ActivationFunction) {

@@ -117,8 +117,8 @@ public struct NextTokenObjective<Scalar: BLASScalar>: TrainingObjective {
         var mixed: Matrix<Scalar>                 // the attention's output before W_O, rows × h·dh
         var normIn2: LayerNormPass<Scalar>?
         var mlpIn: Matrix<Scalar>?                // ln2 output
-        var preActivation: Matrix<Scalar>?
         var postActivation: Matrix<Scalar>?
+        var slope: Matrix<Scalar>?                // act′ at the pre-activation
     }
 
     private struct Forward {
@@ -191,12 +191,12 @@ public struct NextTokenObjective<Scalar: BLASScalar>: TrainingObjective {
             if let wIn = b.mlpIn, let bIn = b.mlpInBias, let wOut = b.mlpOut, let bOut = b.mlpOutBias, let m = config.dMLP {
                 let (norm2, a2) = normalise(x, p, b.ln2)
                 let pre = NetworkKernels.linear(a2, p + wIn, p + bIn, outputs: m)
-                let post = NetworkKernels.activated(pre, config.actFn)
+                let (post, slope) = NetworkKernels.activatedWithSlope(pre, config.actFn)
                 NetworkKernels.addLinear(post, p + wOut, p + bOut, into: &x)
                 cache.normIn2 = norm2
                 cache.mlpIn = a2
-                cache.preActivation = pre
                 cache.postActivation = post
+                cache.slope = slope
             }
             caches.append(cache)
         }
@@ -241,10 +241,10 @@ public struct NextTokenObjective<Scalar: BLASScalar>: TrainingObjective {
                 var dx = normaliseBackward(dFinal, fwd.finalNorm, p, g, finalNorm, into: nil)
                 for (b, cache) in zip(blocks, fwd.blocks).reversed() {
                     if let wIn = b.mlpIn, let bIn = b.mlpInBias, let wOut = b.mlpOut, let bOut = b.mlpOutBias,
-                       let a2 = cache.mlpIn, let pre = cache.preActivation, let post = cache.postActivation {
+                       let a2 = cache.mlpIn, let post = cache.postActivation, let slope = cache.slope {
                         NetworkKernels.accumulateLinearGradient(input: post, outputGradient: dx, weight: g + wOut, bias: g + bOut)
-                        var dPre = NetworkKernels.inputGradient(dx, p + wOut, inputs: pre.columns)
-                        NetworkKernels.activationBackward(&dPre, preActivation: pre, config.actFn)
+                        var dPre = NetworkKernels.inputGradient(dx, p + wOut, inputs: post.columns)
+                        NetworkKernels.multiply(&dPre, by: slope)
                         NetworkKernels.accumulateLinearGradient(input: a2, outputGradient: dPre, weight: g + wIn, bias: g + bIn)
                         let dA2 = NetworkKernels.inputGradient(dPre, p + wIn, inputs: d)
                         dx = normaliseBackward(dA2, cache.normIn2, p, g, b.ln2, into: dx)
