@@ -22,7 +22,7 @@ enum Benchmark: String, CaseIterable {
         case .chain10000: return "'runner validate' and 'runner status' of a 10,000-stage chain (must complete)"
         case .forward: return "forward pass of all 12769 mod-add pairs, float64 and float32, next to BLAS GFLOP/s (in-process)"
         case .basis: return "seed 0: LIB/PCA builds, edges, ablations, bisection, Fourier labels, Leiden, collect (in-process)"
-        case .training: return "ms per training epoch at p = 113 on one and two BLAS threads, GFLOP/s (in-process, target 25 ms)"
+        case .training: return "ms per training epoch at p = 113 on one and two BLAS threads, GFLOP/s (in-process, target 25 ms); network trainer: LM step ms and tokens/s, MLP epoch s"
         case .referencePipeline: return "pipelines/modadd-reference.json, 5 seeds, cold cache, -j 2 (target 60 s); cached rerun; restore; per-stage times"
         }
     }

@@ -81,6 +81,13 @@ if options.selected.contains(.basis) {
 if options.selected.contains(.training) {
     Console.out("")
     TrainingBench.print(TrainingBench(repetitions: options.repetitions).run())
+    Console.out("")
+    do {
+        let bench = NetworkTrainingBench(repetitions: options.repetitions)
+        bench.print(try bench.run())
+    } catch {
+        report.recordFailure("training", BenchFailure("\(error)"))
+    }
 }
 
 if options.selected.contains(.referencePipeline) {
