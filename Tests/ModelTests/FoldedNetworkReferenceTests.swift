@@ -23,7 +23,7 @@ import Testing
         let (name, config) = Self.transformers[index]
         var random = RandomModels(seed: UInt64(index + 3))
         let weights = try random.weights(config)
-        guard case let .transformer(c) = config else { return }
+        guard case let .transformer(c) = config else { Issue.record("\(name) is not a transformer"); return }
         let sequences = (0..<3).map { _ in random.tokens(c.nCtx, vocabulary: c.dVocab) }
         let network = try FoldedNetwork<Double>(weights.foldingLayerNorm())
         let logits = network.logits(tokens: sequences)
@@ -38,7 +38,7 @@ import Testing
     @Test func mlpLogitsEqualTheReferenceForward() throws {
         var random = RandomModels(seed: 11)
         let weights = try random.weights(RandomModels.mlp)
-        guard case let .mlp(c) = weights.config else { return }
+        guard case let .mlp(c) = weights.config else { Issue.record("RandomModels.mlp is not an MLP"); return }
         let inputs = (0..<4).map { _ in random.values(c.inputSize) }.map { $0.map(Double.init) }
         let network = try FoldedNetwork<Double>(weights)
         let logits = network.logits(features: Matrix(inputs))
