@@ -87,7 +87,7 @@ private struct Uniform {
 
     /// (a + b) mod p is not a linear function of one-hot a and one-hot b; it is of the
     /// unembed features (the unembedding is linear). On the seed-0 split.
-    @Test func theSumIsAtChanceFromOneHotInputsAndNearPerfectFromSeed0Unembed() throws {
+    @Test func theSumIsAtChanceFromOneHotInputs() throws {
         let p = 113
         let data = ModularAdditionDataset(p: p)
         let (train, test) = data.split(trainFraction: 0.3, seed: 0)
@@ -106,7 +106,15 @@ private struct Uniform {
         let a = LinearProbe.fit(features: oneHot, targets: (0..<data.count).map { data.pair($0).a }, classes: p, train: train, test: test, options: .init(model: .ridge))
         #expect(a.testAccuracy == 1)
 
-        guard Reference.json() != nil else { return }
+    }
+
+    @Test(.enabled(if: Reference.available, "the authors' seed-0 reference values (../shared/fixtures/rib-modadd) are absent"))
+    func theSumIsNearPerfectFromSeed0Unembed() throws {
+        let p = 113
+        let data = ModularAdditionDataset(p: p)
+        let (train, test) = data.split(trainFraction: 0.3, seed: 0)
+        let sums = (0..<data.count).map(data.label)
+        _ = try #require(Reference.json(), "the reference values do not parse")
         _ = Reference.seed0
         let acts = PairFeatures.forward(AblationFixture.model, dataset: data)
         for (kind, basis) in [("lib", Reference.seed0.lib[.unembed]), ("pca", Reference.seed0.pca[.unembed]), ("raw", nil)] {
