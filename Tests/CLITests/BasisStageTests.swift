@@ -60,8 +60,10 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/h5dump"), "/usr/bin/h5dump (hdf5-tools) is not installed"))
     func h5dumpSeesTheChunkedCompressedLayout() throws {
-        let (_, path) = try activationFile()
+        // The workspace is bound so its directory outlives the tool run (`_` would delete it at once).
+        let (ws, path) = try activationFile()
         let dump = try Self.run("/usr/bin/h5dump", ["-H", "-p", path])
+        withExtendedLifetime(ws) {}
         #expect(dump.contains("DATASET \"ln1.0\""))
         #expect(dump.contains("PREPROCESSING SHUFFLE"))
         #expect(dump.contains("COMPRESSION DEFLATE { LEVEL 4 }"))
@@ -70,7 +72,8 @@ import Testing
 
     @Test(.enabled(if: (try? BasisStageTests.run("/usr/bin/env", ["python3", "-c", "import h5py"])) != nil, "python3 with h5py is not available"))
     func h5pyReadsTheActivationFile() throws {
-        let (_, path) = try activationFile()
+        let (ws, path) = try activationFile()
+        defer { withExtendedLifetime(ws) {} }
         let python = """
         import h5py, sys
         f = h5py.File(sys.argv[1], "r")
@@ -120,13 +123,20 @@ import Testing
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = args
-        let out = Pipe()
+        let out = Pipe(), err = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.standardError = err
         try p.run()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+        guard p.terminationStatus == 0 else { throw ToolFailure(tool: tool, status: p.terminationStatus, stderr: message) }
         return text
     }
+}
+
+/// A helper tool that exited non-zero, with what it printed on stderr.
+struct ToolFailure: Error, CustomStringConvertible {
+    let tool: String, status: Int32, stderr: String
+    var description: String { "\(tool) exited with status \(status): \(stderr)" }
 }
