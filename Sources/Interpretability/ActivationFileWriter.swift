@@ -41,12 +41,13 @@ public final class ActivationFileWriter<Scalar: BLASScalar & HDF5Scalar> {
     private let file: HDF5File
     private let layers: [HDF5Dataset]
     private let indices: HDF5Dataset
-    private let inputs: HDF5Dataset
+    /// nil when the samples' inputs are not tokens (feature rows stay in their dataset file).
+    private let inputs: HDF5Dataset?
     private let labels: HDF5Dataset
     private let inputWidth: Int
 
     /// Creates the file with its datasets (empty), then lets `describe` set the root attributes
-    /// (the file's lineage among them).
+    /// (the file's lineage among them). An `inputWidth` of 0 writes no `/inputs`.
     public init(path: String, layers: [Layer], inputWidth: Int, samples: SampleDescriptions, batchSize: Int, deflateLevel: Int,
                 describe: (HDF5File) throws(HDF5Error) -> Void) throws(HDF5Error) {
         let file = try HDF5File(path: path, mode: .create)
@@ -66,10 +67,11 @@ public final class ActivationFileWriter<Scalar: BLASScalar & HDF5Scalar> {
             datasets.append(ds)
         }
         indices = try file.createDataset("/sample_indices", of: Int64.self, shape: [0], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
-        inputs = try file.createDataset("/inputs", of: Int64.self, shape: [0, inputWidth], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
+        inputs = inputWidth == 0 ? nil
+            : try file.createDataset("/inputs", of: Int64.self, shape: [0, inputWidth], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
         labels = try file.createDataset("/labels", of: Int64.self, shape: [0], storage: HDF5Storage(deflateLevel: deflateLevel, isAppendable: true))
         try indices.attributes.set(samples.indices, for: "description")
-        try inputs.attributes.set(samples.inputs, for: "description")
+        try inputs?.attributes.set(samples.inputs, for: "description")
         try labels.attributes.set(samples.labels, for: "description")
         try describe(file)
         self.file = file
@@ -84,7 +86,7 @@ public final class ActivationFileWriter<Scalar: BLASScalar & HDF5Scalar> {
                      "a batch must give every layer, and inputs and a label per sample")
         for (ds, acts) in zip(layers, activations) { try ds.append(rows: acts.elements) }
         try indices.append(rows: batch.map { Int64($0) })
-        try inputs.append(rows: values)
+        try inputs?.append(rows: values)
         try labels.append(rows: classes.map { Int64($0) })
     }
 

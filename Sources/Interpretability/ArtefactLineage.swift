@@ -1,8 +1,8 @@
 import Artefacts
 
 /// What an artefact was computed from: the identity of the model (`model_sha256`) and the
-/// SHA-256 of each HDF5 file among its inputs (`activations_sha256`, `basis_sha256`,
-/// `edges_sha256`). Every HDF5 file of the interpretability stages records its lineage as root
+/// SHA-256 of each HDF5 file among its inputs (`dataset_sha256`, `activations_sha256`,
+/// `basis_sha256`, `edges_sha256`). Every HDF5 file of the interpretability stages records its lineage as root
 /// attributes, and their JSON summaries as top-level members of the same names, so that a
 /// stage given a model and an artefact, or two artefacts, can refuse a pair that does not
 /// belong together even when their shapes agree (a basis fitted on another seed's model has
@@ -14,7 +14,7 @@ import Artefacts
 public struct ArtefactLineage: Sendable, Equatable {
     /// An input an artefact can be computed from.
     public enum Source: String, CaseIterable, Sendable {
-        case model, activations, basis, edges
+        case model, dataset, activations, basis, edges
 
         /// The attribute (HDF5) or member (JSON) that records its digest.
         public var key: String { rawValue + "_sha256" }
