@@ -134,7 +134,7 @@ enum StageDataset {
     static func check(_ config: ModelConfig, fits file: DatasetFile) throws {
         let name = StageInputs.displayName(file.path)
         func refuse(_ why: String) -> StageFailure {
-            StageFailure("the model (\(config.summary)) does not fit the dataset \(name) (\(file.kind.rawValue)): \(why)")
+            StageFailure("the model (\(config.summary)) does not fit the 'dataset' input \(name) (\(file.kind.rawValue)): \(why)")
         }
         switch (config, file.content) {
         case let (.mlp(c), .classification(shape, classes, _, _)):
@@ -169,6 +169,6 @@ extension ModAddDataParameters {
         if trainFraction != defaults.trainFraction { given.append("train_fraction") }
         if splitSeed != defaults.splitSeed { given.append("split_seed") }
         guard let first = given.first else { return }
-        throw StageFailure("param '\(first)' describes the mod-add pairs made without a 'dataset' input; this stage reads \(StageInputs.displayName(dataset)), whose samples and split its dataset stage made (leave out \(given.map { "'\($0)'" }.joined(separator: ", ")))")
+        throw StageFailure("param '\(first)' describes the mod-add pairs made without a 'dataset' input; this stage reads its 'dataset' input \(StageInputs.displayName(dataset)), whose samples and split its dataset stage made (leave out \(given.map { "'\($0)'" }.joined(separator: ", ")))")
     }
 }

@@ -55,8 +55,9 @@ public struct CollectStage: TypedStageKind {
             weights = try StageInputs.modelWeights(modelPath).foldingLayerNorm()
             let file = try StageDataset.open(datasetPath)
             dataset = file
+            let rows = try StageDataset.split(split, of: file)
             try StageDataset.check(weights.config, fits: file)
-            samples = StageSamples(name: split, source: .dataset(try StageDataset.split(split, of: file)), task: StageSamples.Task(file.kind))
+            samples = StageSamples(name: split, source: .dataset(rows), task: StageSamples.Task(file.kind))
             attributes = [("format", .string(ActivationFile.format)), ("dataset_kind", .string(file.kind.rawValue))]
             if case let .modularArithmetic(p) = file.content { attributes.append(("p", .int(p))) }
             attributes.append(("split", .string(split)))

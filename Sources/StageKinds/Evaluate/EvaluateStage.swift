@@ -80,10 +80,10 @@ public struct EvaluateStage: TypedStageKind {
         let weights = try StageInputs.modelWeights(modelPath).foldingLayerNorm()
         let file = try StageDataset.open(datasetPath)
         defer { try? file.close() }
-        try StageDataset.check(weights.config, fits: file)
         let task = StageSamples.Task(file.kind)
         let names = params.splits ?? Self.splitNames.filter(file.splitNames.contains)
         let splits = try names.map { StageSamples(name: $0, source: .dataset(try StageDataset.split($0, of: file)), task: task) }
+        try StageDataset.check(weights.config, fits: file)
         let results: OrderedObject<EvaluationMetrics.Split>
         if params.dtype == .float32 {
             results = try score(splits, weights: weights, batchSize: params.batchSize, threads: threads, as: Float.self, progress: progress)
