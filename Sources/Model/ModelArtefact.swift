@@ -22,7 +22,16 @@ public enum ModelArtefact {
         }
         // "format": "pt" is what safetensors.torch.save_file records; a provenance key of the
         // same name does not replace it.
-        let metadata = provenance.mapValues(\.metadataText).merging(["format": "pt"]) { _, format in format }
+        var metadata = provenance.mapValues(\.metadataText).merging(["format": "pt"]) { _, format in format }
+        // A model's identity is the SHA-256 of this file. The shapes fix the one-layer mod-add
+        // transformer (ReLU, no LayerNorm), but not act_fn, normalisation or eps of other
+        // models: their config goes into the file too, so two models that compute differently
+        // never share an identity.
+        if (try? TransformerWeights(weights)) == nil {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            if let json = try? encoder.encode(weights.config) { metadata["model_config"] = String(decoding: json, as: UTF8.self) }
+        }
         let data = Safetensors.encode(weights.stateDict, metadata: metadata)
         try DurableFile.write(Array(data), to: directory + "/" + weightsFile)
         try DurableFile.write(Array(try configJSON(weights.config, provenance: provenance, file: directory + "/" + configFile)),

@@ -33,8 +33,11 @@ import Testing
         #expect(provenance["fold_ln"] as? Bool == false)
         let training = try #require(provenance["training_configuration"] as? [String: Any], "a JSON object, not a string holding JSON")
         #expect(training["lr"] as? Double == 0.001 && training["seeds"] as? [Int] == [0, 1])
-        // The safetensors header holds the same provenance as text.
-        let header = try Safetensors.decode(Data(contentsOf: URL(fileURLWithPath: scratch.path + "/model.safetensors")), file: "x").metadata
+        // The safetensors header holds the same provenance as text, and the config, which makes
+        // it part of the model's identity (the file's SHA-256).
+        var header = try Safetensors.decode(Data(contentsOf: URL(fileURLWithPath: scratch.path + "/model.safetensors")), file: "x").metadata
+        let recorded = try #require(header.removeValue(forKey: "model_config"))
+        #expect(try JSONDecoder().decode(ModelConfig.self, from: Data(recorded.utf8)) == RandomModels.mlp)
         #expect(header == ["format": "pt", "source_format": "train", "epochs_trained": "12", "fold_ln": "false",
                            "training_configuration": #"{"lr": 0.001, "seeds": [0, 1]}"#])
     }
