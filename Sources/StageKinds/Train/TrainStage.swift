@@ -49,10 +49,15 @@ public struct TrainStage: TypedStageKind {
         for name in params.modAddOnlyGiven {
             problems.append(ParameterProblem([name], "'\(name)' is a param of the mod-add recipe and cannot be given together with 'model' (the model config gives the architecture, the dataset input the data)"))
         }
-        do {
-            try params.networkSettings.validate()
-        } catch {
-            problems.append(ParameterProblem([], error.description))
+        // The trainer's own checks, for what the declared ranges let through (eps 0, say);
+        // each message starts with the param it is about. Betas out of range are reported above.
+        if problems.isEmpty {
+            do {
+                try params.networkSettings.validate()
+            } catch {
+                let name = String(error.description.prefix { $0 != " " })
+                problems.append(ParameterProblem(TrainParameters.schema.contains { $0.name == name } ? [name] : [], error.description))
+            }
         }
         return problems
     }
