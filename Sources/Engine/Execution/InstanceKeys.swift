@@ -39,7 +39,7 @@ struct InstanceKeys {
                 inputs.append((input.name, fanIn ? .array(digests) : digests[0]))
             }
         }
-        return KeyManifest(kind: instance.kind.name, kindVersion: instance.kind.version, params: instance.params.value, inputs: inputs)
+        return KeyManifest(kind: instance.kind.name, kindVersion: instance.kind.version, params: instance.kind.keyParams(instance.params), inputs: inputs)
     }
 
     /// Input name → path(s) an attempt reads.

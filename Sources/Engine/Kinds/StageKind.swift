@@ -82,6 +82,10 @@ public protocol StageKind: Sendable {
     /// so the next attempt resumes. The Slurm executor then asks Slurm to warn the job before
     /// its time limit and submits it again after it has checkpointed.
     var checkpointsWhenStopped: Bool { get }
+    /// The params as they enter the cache key (by default the resolved params). A kind that
+    /// adds params can leave them out here while they are absent, so that the specs written
+    /// before keep their keys and their results.
+    func keyParams(_ params: StageParams) -> JSONValue
 }
 
 public extension StageKind {
@@ -90,6 +94,7 @@ public extension StageKind {
     func resources(for params: StageParams, defaultThreads: Int) -> Resources { Resources(threads: defaultThreads) }
     func invocation(for context: StageContext) throws -> Invocation { .worker }
     var checkpointsWhenStopped: Bool { false }
+    func keyParams(_ params: StageParams) -> JSONValue { params.value }
     func run(_ context: StageContext, progress: ProgressSink) throws {
         throw StageFailure("kind '\(name)' has no in-process implementation")
     }
