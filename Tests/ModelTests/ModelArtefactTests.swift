@@ -36,7 +36,8 @@ import Testing
         // The safetensors header holds the same provenance as text, and the config, which makes
         // it part of the model's identity (the file's SHA-256).
         var header = try Safetensors.decode(Data(contentsOf: URL(fileURLWithPath: scratch.path + "/model.safetensors")), file: "x").metadata
-        let recorded = try #require(header.removeValue(forKey: "model_config"))
+        let removed = header.removeValue(forKey: "model_config")
+        let recorded = try #require(removed)
         #expect(try JSONDecoder().decode(ModelConfig.self, from: Data(recorded.utf8)) == RandomModels.mlp)
         #expect(header == ["format": "pt", "source_format": "train", "epochs_trained": "12", "fold_ln": "false",
                            "training_configuration": #"{"lr": 0.001, "seeds": [0, 1]}"#])

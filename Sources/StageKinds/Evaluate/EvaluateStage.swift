@@ -36,6 +36,17 @@ public struct EvaluateStage: TypedStageKind {
         return problems
     }
 
+    /// `splits` left out enters the key as the list it used to default to, so specs written
+    /// before keep their keys. The two are the same evaluation wherever both run: a dataset
+    /// without an 'all' split refuses the explicit list.
+    public func keyParams(_ params: StageParams) -> JSONValue {
+        // The subscript treats a null param as absent.
+        guard params["splits"] == nil, let members = params.value.objectValue else { return params.value }
+        return .object(members.map { name, value in
+            name == "splits" ? (name, .array(Self.splitNames.map { .string($0) })) : (name, value)
+        })
+    }
+
     public func outputs(for params: EvaluateParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "metrics", path: "metrics.json", doc: "accuracy and cross-entropy per split (and the wrongly predicted pairs of mod-add)")]
     }
