@@ -90,13 +90,15 @@ public enum ActivationFile {
     }
 
     /// A node layer's activations as (samples·positions) × features, float64, read in batches,
-    /// after checking the dataset's shape against the model. It must hold at least one sample,
+    /// after checking the dataset's shape against the model's node layer (its name, positions
+    /// and width). It must hold at least one sample,
     /// and only finite values: a NaN would otherwise surface as a LAPACK argument error, far
     /// from the file that holds it. Returns the number of samples.
     @discardableResult
-    public static func layer(_ layer: NodeLayer, in file: HDF5File, positions: Int, features: Int, batchRows: Int = 4096,
+    public static func layer(_ layer: NodeLayerGraph.NodeLayer, in file: HDF5File, batchRows: Int = 4096,
                              each: (Matrix<Double>) throws(HDF5Error) -> Void) throws(HDF5Error) -> Int {
-        let path = "/" + layer.rawValue
+        let (positions, features) = (layer.positions, layer.width)
+        let path = "/" + layer.name
         let ds = try file.dataset(path, shape: [nil, positions, features])
         let n = try ds.shape[0]
         guard n > 0 else {

@@ -1,4 +1,5 @@
 import Artefacts
+import Model
 import Numerics
 
 /// The HDF5 layout `fit-basis` writes: one group per node layer with
@@ -9,7 +10,8 @@ import Numerics
 public enum BasisFile {
     public static let format = "runner-basis/1"
 
-    public static func write(_ bases: [NodeLayer: InteractionBasis], statistics: [NodeLayer: LayerStatistics],
+    /// Writes the bases of `layers` (model order) that `bases` has.
+    public static func write(_ bases: [NodeLayerGraph.NodeLayer: InteractionBasis], statistics: [NodeLayerGraph.NodeLayer: LayerStatistics], layers: [NodeLayerGraph.NodeLayer],
                              kind: String, options: BasisFitOptions, lineage: ArtefactLineage, to path: String) throws(HDF5Error) {
         let file = try HDF5File(path: path, mode: .create)
         try file.attributes.set(format, for: "format")
@@ -18,10 +20,10 @@ public enum BasisFile {
         try file.attributes.set(options.threshold, for: "truncation_threshold")
         try file.attributes.set(options.centred, for: "centred")
         try file.attributes.set(options.rotateFinalNodeLayer, for: "rotate_final_node_layer")
-        try file.attributes.set(NodeLayer.allCases.map(\.rawValue).joined(separator: ","), for: "node_layers")
-        for layer in NodeLayer.allCases {
+        try file.attributes.set(layers.map(\.name).joined(separator: ","), for: "node_layers")
+        for layer in layers {
             guard let b = bases[layer] else { continue }
-            let g = "/" + layer.rawValue
+            let g = "/" + layer.name
             try file.createGroup(g)
             try file.createDataset(g + "/C", matrix: b.c)
             try file.createDataset(g + "/C_pinv", matrix: b.cPlus)
@@ -44,8 +46,8 @@ public enum BasisFile {
     /// Reads the bases back (for the stages that use them), checking that each layer's group is
     /// a basis: a known kind, `C` orig × kept and `C_pinv` kept × orig (kept ≥ 1), kept ≤
     /// `gram_dim` ≤ orig, and finite entries. The numeric stages index these matrices without
-    /// bounds checks, so a damaged file must stop here.
-    public static func read(_ path: String) throws(HDF5Error) -> [NodeLayer: InteractionBasis] {
+    /// bounds checks, so a damaged file must stop here. Reads the groups of `layers` it has.
+    public static func read(_ path: String, layers: [NodeLayerGraph.NodeLayer]) throws(HDF5Error) -> [NodeLayerGraph.NodeLayer: InteractionBasis] {
         func invalid(_ problem: String) -> HDF5Error { HDF5Error(.invalidValues, file: path, isWriting: false, problem) }
         let file = try HDF5File(path: path, mode: .readOnly)
         let format = try? file.attributes.string(for: "format")
@@ -53,9 +55,9 @@ public enum BasisFile {
             throw HDF5Error(.wrongShape, file: path, isWriting: false,
                             "it is not a basis file written by 'fit-basis' (its 'format' attribute is \(format.map { "'\($0)'" } ?? "missing"), expected '\(Self.format)')")
         }
-        var out: [NodeLayer: InteractionBasis] = [:]
-        for layer in NodeLayer.allCases where try file.contains("/" + layer.rawValue) {
-            let g = "/" + layer.rawValue
+        var out: [NodeLayerGraph.NodeLayer: InteractionBasis] = [:]
+        for layer in layers where try file.contains("/" + layer.name) {
+            let g = "/" + layer.name
             let a = file.attributes(of: g)
             let kindName = try a.string(for: "kind")
             guard let kind = InteractionBasis.Kind(rawValue: kindName) else {

@@ -46,7 +46,7 @@ public enum EdgeAblation {
     /// to the edges it keeps (the gathered columns m of each distinct mask row), not to
     /// rib_in per row.
     struct Section {
-        let layer: NodeLayer
+        let layer: NodeLayerGraph.NodeLayer
         let cOutPlus: Matrix<Float>
         /// f̂_in = f·C_in, rows × rin (n_ctx rows per sample for ln1.0).
         let features: Matrix<Float>
@@ -59,23 +59,24 @@ public enum EdgeAblation {
         /// rows) and looked up, as in the forward pass.
         let table: (features: Matrix<Float>, rows: [Int])?
 
-        init(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis, activations: Matrix<Float>,
+        init(model: FoldedTransformer<Float>, layer: NodeLayerGraph.NodeLayer, basis: InteractionBasis, next: InteractionBasis, activations: Matrix<Float>,
              tokens: [[Int]]? = nil) {
             self.layer = layer
             let cPlus = basis.cPlus.converted(to: Float.self), cOut = next.c.converted(to: Float.self), c = basis.c.converted(to: Float.self)
             cOutPlus = next.cPlus.converted(to: Float.self)
             features = activations * c
-            if layer == .ln1, let tokens {
+            let layers = model.config.nodeLayers
+            if layer == layers.ln1, let tokens {
                 let vocab = model.config.dVocab
                 table = (model.tokenTable * c, tokens.flatMap { seq in seq.indices.map { $0 * vocab + seq[$0] } })
             } else {
                 table = nil
             }
             switch layer {
-            case .ln1:
+            case layers.ln1:
                 direct = cPlus * cOut
                 maps = [cPlus * model.query, cPlus * model.key, cPlus * model.value, model.output * cOut]
-            case .ln2:
+            case layers.ln2:
                 direct = cPlus * cOut
                 maps = [cPlus * model.mlpIn, model.mlpOut * cOut]
             default:
@@ -92,13 +93,14 @@ public enum EdgeAblation {
             let kept = row.indices.filter { row[$0] }
             func restricted(_ m: Matrix<Float>) -> Matrix<Float> { m.gatheringRows(kept) }
             let direct = restricted(self.direct).gatheringColumns(outputs)
+            let layers = model.config.nodeLayers
             let maps: [Matrix<Float>]
             switch layer {
-            case .ln1: maps = [restricted(self.maps[0]), restricted(self.maps[1]), restricted(self.maps[2]), self.maps[3].gatheringColumns(outputs)]
-            case .ln2: maps = [restricted(self.maps[0]), self.maps[1].gatheringColumns(outputs)]
+            case layers.ln1: maps = [restricted(self.maps[0]), restricted(self.maps[1]), restricted(self.maps[2]), self.maps[3].gatheringColumns(outputs)]
+            case layers.ln2: maps = [restricted(self.maps[0]), self.maps[1].gatheringColumns(outputs)]
             default: maps = []
             }
-            let ctx = layer == .ln1 ? model.config.nCtx : 1
+            let ctx = layer.positions
             let samples = features.rows / ctx
             if let table {
                 let t = table.features.gatheringColumns(kept)
@@ -114,12 +116,12 @@ public enum EdgeAblation {
                 let f = features.gatheringColumns(kept, rows: first * ctx..<(first + n) * ctx)
                 var part: Matrix<Float>
                 switch layer {
-                case .ln1:
+                case layers.ln1:
                     let last = f.gatheringRows(Array(stride(from: ctx - 1, to: f.rows, by: ctx)))
                     part = last * direct
                     model.attendLastQuery(into: &part, queries: last * maps[0], queryRows: Array(0..<n),
                                           keys: f * maps[1], values: f * maps[2], rows: Array(0..<(n * ctx)), projection: maps[3])
-                case .ln2:
+                case layers.ln2:
                     part = NodeAblation.mlpLogits(hidden: f * maps[0], linear: f * direct, through: maps[1])
                 default:
                     part = f * direct
@@ -133,7 +135,7 @@ public enum EdgeAblation {
     /// Accuracy with the section starting at `layer` ablated to `mask`.
     /// - Parameter tokens: the samples' input tokens; with them ln1.0 is attended to through
     ///   the token table (the same values, far less work).
-    public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
+    public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayerGraph.NodeLayer, basis: InteractionBasis, next: InteractionBasis,
                                 mask: [[Bool]], activations: Matrix<Float>, labels: [Int], tokens: [[Int]]? = nil, threads: Int) -> Double {
         accuracy(model: model, section: Section(model: model, layer: layer, basis: basis, next: next, activations: activations, tokens: tokens),
                  mask: mask, labels: labels, threads: threads)
@@ -157,16 +159,17 @@ public enum EdgeAblation {
         }
         let out = outFeatures * section.cOutPlus
         let logits: Matrix<Float>
+        let layers = model.config.nodeLayers
         switch section.layer {
-        case .ln1: logits = model.unembedSection(model.mlpSection(out))
-        case .ln2: logits = model.unembedSection(out)
+        case layers.ln1: logits = model.unembedSection(model.mlpSection(out))
+        case layers.ln2: logits = model.unembedSection(out)
         default: logits = out
         }
         return NodeAblation.argmaxAccuracy(logits, labels: labels)
     }
 
     /// The bisection of §10 over the number of ablated edges, counted in orig dims.
-    public static func bisect(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis, next: InteractionBasis,
+    public static func bisect(model: FoldedTransformer<Float>, layer: NodeLayerGraph.NodeLayer, basis: InteractionBasis, next: InteractionBasis,
                               edges: Matrix<Double>, activations: Matrix<Float>, labels: [Int], base: Double,
                               tolerance: Double = 0.001, tokens: [[Int]]? = nil, threads: Int, progress: (Try) -> Void = { _ in }) -> Result {
         let total = basis.originalDimension * next.originalDimension

@@ -266,15 +266,9 @@ public enum PairFeatures {
     /// The first `count` features (all if nil or more) of `layer` for every pair: `f·C` with
     /// C cast to float32, or the raw activations (the logits for `output`) without a basis.
     /// Rows are pairs in index order.
-    public static func features(_ activations: TransformerActivations<Float>, layer: NodeLayer, basis: InteractionBasis?,
-                                count: Int? = nil, positions: Positions = .sum, nCtx: Int) -> Matrix<Float> {
-        let raw: Matrix<Float>
-        switch layer {
-        case .ln1: raw = activations.residPre
-        case .ln2: raw = activations.residMid
-        case .unembed: raw = activations.residPost
-        case .output: raw = activations.logits
-        }
+    public static func features(_ activations: TransformerActivations<Float>, layer: NodeLayerGraph.NodeLayer, basis: InteractionBasis?,
+                                count: Int? = nil, positions: Positions = .sum) -> Matrix<Float> {
+        let raw = activations[layer]
         let f: Matrix<Float>
         if let basis, basis.kind != .identity {
             precondition(basis.originalDimension == raw.columns, "a basis of \(basis.originalDimension) rows for \(raw.columns) activations")
@@ -284,7 +278,7 @@ public enum PairFeatures {
             let n = min(count ?? raw.columns, raw.columns)
             f = n == raw.columns ? raw : raw.columns(0..<n)
         }
-        let per = layer.positions(nCtx: nCtx)
+        let per = layer.positions
         guard per > 1 else { return f }
         let pairs = f.rows / per, n = f.columns
         switch positions {

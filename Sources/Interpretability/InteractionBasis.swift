@@ -1,3 +1,4 @@
+import Model
 import Numerics
 
 /// A basis of one node layer: features are `f̂ = f·C`, and `f ≈ f̂·C⁺` on the kept space.
@@ -5,7 +6,7 @@ import Numerics
 public struct InteractionBasis: Sendable {
     public enum Kind: String, Sendable { case lib, pca, identity }
 
-    public var layer: NodeLayer
+    public var layer: NodeLayerGraph.NodeLayer
     public var kind: Kind
     /// orig × kept.
     public var c: Matrix<Double>
@@ -37,17 +38,17 @@ struct GramEigenbasis {
     var wPlus: Matrix<Double>    // k × orig
     var allEigenvalues: [Double] // |eigenvalues| of G, descending
 
-    init(statistics: LayerStatistics, options: BasisFitOptions, layer: NodeLayer) throws(BasisError) {
+    init(statistics: LayerStatistics, options: BasisFitOptions, layer: NodeLayerGraph.NodeLayer) throws(BasisError) {
         let gram = statistics.gram(centred: options.centred)
         let shift = statistics.shift(centred: options.centred)
         let threshold = options.threshold
         let n = gram.rows
         // Activations beyond ~1e154 square to infinity; LAPACK would then report an argument error.
         guard gram.elements.allSatisfy(\.isFinite) else {
-            throw BasisError("\(layer.rawValue): the gram matrix of the activations is not finite (activations of magnitude 1e154 or more overflow float64 when squared)")
+            throw BasisError("\(layer.name): the gram matrix of the activations is not finite (activations of magnitude 1e154 or more overflow float64 when squared)")
         }
         let e: SymmetricEigendecomposition
-        do { e = try SymmetricEigendecomposition(gram) } catch { throw BasisError("\(layer.rawValue): \(error)") }
+        do { e = try SymmetricEigendecomposition(gram) } catch { throw BasisError("\(layer.name): \(error)") }
         // Step 1: absolute values, sorted descending (stable for ties).
         let order = (0..<n).sorted { abs(e.values[$0]) > abs(e.values[$1]) || (abs(e.values[$0]) == abs(e.values[$1]) && $0 > $1) }
         var values = order.map { abs(e.values[$0]) }
@@ -56,7 +57,7 @@ struct GramEigenbasis {
         // Step 2: the one direction along the constant coordinate goes first.
         let const = (0..<n).filter { abs(e.vectors[n - 1, columns[$0]]) > 1e-6 && values[$0] > 1e-6 }
         guard const.count == 1 else {
-            throw BasisError("\(layer.rawValue): expected exactly one gram eigenvector along the constant coordinate, found \(const.count)")
+            throw BasisError("\(layer.name): expected exactly one gram eigenvector along the constant coordinate, found \(const.count)")
         }
         let k0 = const[0]
         values.insert(values.remove(at: k0), at: 0)
@@ -64,7 +65,7 @@ struct GramEigenbasis {
         // Step 3: first truncation. Every basis keeps the constant direction; a threshold above
         // its eigenvalue leaves nothing to build on (and an empty basis breaks every later step).
         guard values[0] > threshold else {
-            throw BasisError("\(layer.rawValue): the truncation threshold \(threshold) is not below the constant direction's gram eigenvalue \(values[0]), so no direction would be kept (the largest eigenvalue is \(values.max() ?? 0)); lower 'threshold'")
+            throw BasisError("\(layer.name): the truncation threshold \(threshold) is not below the constant direction's gram eigenvalue \(values[0]), so no direction would be kept (the largest eigenvalue is \(values.max() ?? 0)); lower 'threshold'")
         }
         let kept = (0..<n).filter { values[$0] > threshold }
         d = kept.map { values[$0] }

@@ -16,11 +16,12 @@ public enum InteractionEdges {
     /// of the gradient (the paper's α = 1 by default); the unembed section is linear, so its
     /// edges do not depend on it. `threads` is the most threads the work may take.
     public static func all(model: FoldedTransformer<Double>, activations: NodeLayerActivations,
-                           bases: [NodeLayer: InteractionBasis], integration: EdgeIntegration = .gradient, threads: Int) -> [NodeLayer: Matrix<Double>] {
-        [
-            .ln1: attention(model, x0: activations.layers[.ln1]!, basis: bases[.ln1]!, next: bases[.ln2]!, integration: integration, threads: threads),
-            .ln2: mlp(model, x1: activations.layers[.ln2]!, basis: bases[.ln2]!, next: bases[.unembed]!, integration: integration, threads: threads),
-            .unembed: unembed(model, x2: activations.layers[.unembed]!, basis: bases[.unembed]!, next: bases[.output]!),
+                           bases: [NodeLayerGraph.NodeLayer: InteractionBasis], integration: EdgeIntegration = .gradient, threads: Int) -> [NodeLayerGraph.NodeLayer: Matrix<Double>] {
+        let l = model.config.nodeLayers
+        return [
+            l.ln1: attention(model, x0: activations.layers[l.ln1]!, basis: bases[l.ln1]!, next: bases[l.ln2]!, integration: integration, threads: threads),
+            l.ln2: mlp(model, x1: activations.layers[l.ln2]!, basis: bases[l.ln2]!, next: bases[l.unembed]!, integration: integration, threads: threads),
+            l.unembed: unembed(model, x2: activations.layers[l.unembed]!, basis: bases[l.unembed]!, next: bases[l.output]!),
         ]
     }
 

@@ -1,3 +1,4 @@
+import Model
 import Numerics
 
 /// The Local Interaction Basis of one node layer (lib-method.md §5.2, jacobian formula,
@@ -9,7 +10,7 @@ public enum LocalInteractionBasis {
     ///   - jacobianFactor: F with M′ = F·Fᵀ, when one with few columns is known (the linear
     ///     last section). Then Λ comes from the SVD of R⁺·F, whose null space is exact, rather
     ///     than from the eigenvalues of M, whose null space is round-off at ε·‖M‖.
-    public static func fit(layer: NodeLayer, statistics: LayerStatistics, jacobianGram: Matrix<Double>,
+    public static func fit(layer: NodeLayerGraph.NodeLayer, statistics: LayerStatistics, jacobianGram: Matrix<Double>,
                            jacobianFactor: Matrix<Double>? = nil, options: BasisFitOptions = BasisFitOptions()) throws(BasisError) -> InteractionBasis {
         let g = try GramEigenbasis(statistics: statistics, options: options, layer: layer)
         let threshold = options.threshold
@@ -29,7 +30,7 @@ public enum LocalInteractionBasis {
         let small = lambda.filter { $0 < threshold }.count
         let kept = k - small
         guard kept >= 1 else {
-            throw BasisError("\(layer.rawValue): the truncation threshold \(threshold) is above every Λ (the largest is \(lambda.max() ?? 0)), so the basis would keep no direction; lower 'threshold'")
+            throw BasisError("\(layer.name): the truncation threshold \(threshold) is above every Λ (the largest is \(lambda.max() ?? 0)), so the basis would keep no direction; lower 'threshold'")
         }
         // Step 10: C = R·V·L, C⁺ = L⁻·Vᵀ·R⁺.
         let rv = r * v
@@ -45,18 +46,18 @@ public enum LocalInteractionBasis {
     /// |eigenvalues| (descending) and eigenvectors of M[1:,1:], from M itself or from a factor
     /// A with M = A·Aᵀ (then they are the squared singular values and left singular vectors of
     /// A[1:,:], padded with exact zeros).
-    static func maskedEigen(m: Matrix<Double>, factor: Matrix<Double>?, layer: NodeLayer) throws(BasisError) -> ([Double], Matrix<Double>) {
+    static func maskedEigen(m: Matrix<Double>, factor: Matrix<Double>?, layer: NodeLayerGraph.NodeLayer) throws(BasisError) -> ([Double], Matrix<Double>) {
         let k = m.rows
         if let a = factor {
             let svd: SingularValueDecomposition
-            do { svd = try SingularValueDecomposition(a.rows(1..<k), fullU: true) } catch { throw BasisError("\(layer.rawValue): \(error)") }
+            do { svd = try SingularValueDecomposition(a.rows(1..<k), fullU: true) } catch { throw BasisError("\(layer.name): \(error)") }
             let values = (0..<(k - 1)).map { $0 < svd.singularValues.count ? svd.singularValues[$0] * svd.singularValues[$0] : 0 }
             return (values, svd.u)
         }
         var sub = Matrix<Double>(rows: k - 1, columns: k - 1)
         for i in 1..<k { for j in 1..<k { sub[i - 1, j - 1] = m[i, j] } }
         let e: SymmetricEigendecomposition
-        do { e = try SymmetricEigendecomposition(sub) } catch { throw BasisError("\(layer.rawValue): \(error)") }
+        do { e = try SymmetricEigendecomposition(sub) } catch { throw BasisError("\(layer.name): \(error)") }
         let order = (0..<(k - 1)).sorted { abs(e.values[$0]) > abs(e.values[$1]) || (abs(e.values[$0]) == abs(e.values[$1]) && $0 > $1) }
         var vectors = Matrix<Double>(rows: k - 1, columns: k - 1)
         for (j, idx) in order.enumerated() { for i in 0..<(k - 1) { vectors[i, j] = e.vectors[i, idx] } }
@@ -64,7 +65,7 @@ public enum LocalInteractionBasis {
     }
 
     /// The unrotated output layer: C = C⁺ = I.
-    public static func identity(_ layer: NodeLayer, width: Int) -> InteractionBasis {
+    public static func identity(_ layer: NodeLayerGraph.NodeLayer, width: Int) -> InteractionBasis {
         InteractionBasis(layer: layer, kind: .identity, c: .identity(width), cPlus: .identity(width), values: [],
                          gramEigenvalues: [], gramDimension: width)
     }

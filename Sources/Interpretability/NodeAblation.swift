@@ -34,7 +34,7 @@ public enum NodeAblation {
     /// for ln2.0 and unembed, f·Rot_k·W = (f·C)[:, :k]·(C⁺·W)[:k] with W = W_in or W_U, and
     /// f·C and C⁺·W are computed once for all k. The MLP output goes straight into the
     /// unembedding through W_out·W_U. Only ln1.0 (the attention mixes positions) rotates first.
-    public static func curve(model: FoldedTransformer<Float>, layer: NodeLayer, basis: InteractionBasis,
+    public static func curve(model: FoldedTransformer<Float>, layer: NodeLayerGraph.NodeLayer, basis: InteractionBasis,
                              activations: Matrix<Float>, labels: [Int], schedule: [Int],
                              tokens: [[Int]]? = nil, threads: Int) -> [(kept: Int, accuracy: Double)] {
         let c = basis.c.converted(to: Float.self), cPlus = basis.cPlus.converted(to: Float.self)
@@ -51,9 +51,10 @@ public enum NodeAblation {
         let orderedLabels = tokenOrder.map { $0.map { labels[$0] } }
         let outUnembed = model.mlpOut * model.unembed                       // (m+1) × d_vocab_out
         // Per-layer products shared by every k (not needed for ln1.0).
-        let features = layer == .ln1 ? nil : activations * c                 // N × rib
-        let toHidden = layer == .ln2 ? cPlus * model.mlpIn : nil             // rib × (m+1)
-        let toLogits = layer == .ln1 ? nil : cPlus * model.unembed           // rib × d_vocab_out
+        let layers = model.config.nodeLayers
+        let features = layer == layers.ln1 ? nil : activations * c                 // N × rib
+        let toHidden = layer == layers.ln2 ? cPlus * model.mlpIn : nil             // rib × (m+1)
+        let toLogits = layer == layers.ln1 ? nil : cPlus * model.unembed           // rib × d_vocab_out
         // The points are independent: up to `threads` threads take turns.
         let scores = ConcurrentResults<Double>(count: ablated.count)
         ParallelWork.forEach(tasks: ablated.count, threads: threads) { i in
@@ -196,17 +197,20 @@ public enum NodeAblation {
     }
 
     /// Runs the model from `layer` on `activations` and scores argmax against `labels`.
-    public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayer, activations: Matrix<Float>, labels: [Int]) -> Double {
+    public static func accuracy(model: FoldedTransformer<Float>, layer: NodeLayerGraph.NodeLayer, activations: Matrix<Float>, labels: [Int]) -> Double {
         let logits = rest(model: model, from: layer, activations)
         return argmaxAccuracy(logits, labels: labels)
     }
 
-    static func rest(model: FoldedTransformer<Float>, from layer: NodeLayer, _ x: Matrix<Float>) -> Matrix<Float> {
+    static func rest(model: FoldedTransformer<Float>, from layer: NodeLayerGraph.NodeLayer, _ x: Matrix<Float>) -> Matrix<Float> {
+        let layers = model.config.nodeLayers
         switch layer {
-        case .ln1: return model.unembedSection(model.mlpSection(model.attentionSection(x)))
-        case .ln2: return model.unembedSection(model.mlpSection(x))
-        case .unembed: return model.unembedSection(x)
-        case .output: return x
+        case layers.ln1: return model.unembedSection(model.mlpSection(model.attentionSection(x)))
+        case layers.ln2: return model.unembedSection(model.mlpSection(x))
+        case layers.unembed: return model.unembedSection(x)
+        default:
+            precondition(layer == layers.output, "'\(layer.name)' is not a node layer of the one-layer transformer")
+            return x
         }
     }
 

@@ -21,19 +21,20 @@ enum StageInputs {
 
     /// fit-basis's bases, checked against the model: each of `layers` is present and every
     /// layer present has the model's width (d_model + 1, or the vocabulary for `output`).
-    static func bases(_ path: String, config: TransformerConfig, layers: [NodeLayer] = []) throws -> [NodeLayer: InteractionBasis] {
-        try reading(path) {
-            let bases = try BasisFile.read(path)
+    static func bases(_ path: String, config: TransformerConfig, layers: [NodeLayerGraph.NodeLayer] = []) throws -> [NodeLayerGraph.NodeLayer: InteractionBasis] {
+        let all = config.nodeLayers.all
+        return try reading(path) {
+            let bases = try BasisFile.read(path, layers: all)
             for layer in layers where bases[layer] == nil {
                 throw HDF5Error(.objectNotFound, file: path, isWriting: false,
-                                "it has no basis for node layer '\(layer.rawValue)' (it has \(NodeLayer.allCases.filter { bases[$0] != nil }.map(\.rawValue).joined(separator: ", ")))")
+                                "it has no basis for node layer '\(layer.name)' (it has \(all.filter { bases[$0] != nil }.map(\.name).joined(separator: ", ")))")
             }
-            for layer in NodeLayer.allCases {
+            for layer in all {
                 guard let b = bases[layer] else { continue }
-                let width = layer == .output ? config.dVocabOut : config.dModel + 1
+                let width = layer.width
                 guard b.originalDimension == width else {
                     throw HDF5Error(.wrongShape, file: path, isWriting: false,
-                                    "dataset '/\(layer.rawValue)/C' has \(b.originalDimension) rows, but the model's \(layer.rawValue) has \(width) features (d_model \(config.dModel), vocabulary \(config.dVocabOut)): the basis was fitted for another model")
+                                    "dataset '/\(layer.name)/C' has \(b.originalDimension) rows, but the model's \(layer.name) has \(width) features (d_model \(config.dModel), vocabulary \(config.dVocabOut)): the basis was fitted for another model")
                 }
             }
             return bases
@@ -45,15 +46,15 @@ enum StageInputs {
     static func activations(_ path: String, config: TransformerConfig, includingOutput: Bool = false) throws -> NodeLayerActivations {
         try reading(path) {
             let file = try ActivationFile.open(path)
-            var layers: [NodeLayer: Matrix<Double>] = [:]
-            var first: (NodeLayer, Int)?
-            for layer in NodeLayer.allCases where layer != .output || includingOutput {
+            let nodeLayers = config.nodeLayers
+            var layers: [NodeLayerGraph.NodeLayer: Matrix<Double>] = [:]
+            var first: (NodeLayerGraph.NodeLayer, Int)?
+            for layer in nodeLayers.all where layer != nodeLayers.output || includingOutput {
                 var parts: [Matrix<Double>] = []
-                let samples = try ActivationFile.layer(layer, in: file, positions: layer.positions(nCtx: config.nCtx),
-                                                       features: layer == .output ? config.dVocabOut : config.dModel + 1) { parts.append($0) }
+                let samples = try ActivationFile.layer(layer, in: file) { parts.append($0) }
                 if let (other, count) = first, count != samples {
                     throw HDF5Error(.invalidValues, file: path, isWriting: false,
-                                    "dataset '/\(layer.rawValue)' holds \(samples) samples but '/\(other.rawValue)' holds \(count): the layers must hold the same samples")
+                                    "dataset '/\(layer.name)' holds \(samples) samples but '/\(other.name)' holds \(count): the layers must hold the same samples")
                 }
                 first = first ?? (layer, samples)
                 layers[layer] = Matrix.vstack(parts)
@@ -63,11 +64,12 @@ enum StageInputs {
         }
     }
 
-    static func edges(_ path: String) throws -> [NodeLayer: Matrix<Double>] {
+    /// The edges of every section of the model, keyed by the section's input node layer.
+    static func edges(_ path: String, layers: ModAddNodeLayers) throws -> [NodeLayerGraph.NodeLayer: Matrix<Double>] {
         try reading(path) {
             let file = try HDF5File(path: path, mode: .readOnly)
-            var out: [NodeLayer: Matrix<Double>] = [:]
-            for layer in [NodeLayer.ln1, .ln2, .unembed] { out[layer] = try file.matrix("/" + layer.rawValue + "/E") }
+            var out: [NodeLayerGraph.NodeLayer: Matrix<Double>] = [:]
+            for layer in layers.sectionInputs { out[layer] = try file.matrix("/" + layer.name + "/E") }
             try file.close()
             return out
         }
@@ -75,18 +77,18 @@ enum StageInputs {
 
     /// The edges of `bases`: each section's E is (features kept by the next layer) × (features
     /// kept by its input layer).
-    static func edges(_ path: String, of bases: [NodeLayer: InteractionBasis]) throws -> [NodeLayer: Matrix<Double>] {
-        let edges = try self.edges(path)
+    static func edges(_ path: String, of bases: [NodeLayerGraph.NodeLayer: InteractionBasis], layers: ModAddNodeLayers) throws -> [NodeLayerGraph.NodeLayer: Matrix<Double>] {
+        let edges = try self.edges(path, layers: layers)
         try reading(path) {
-            for layer in [NodeLayer.ln1, .ln2, .unembed] {
-                guard let e = edges[layer], let input = bases[layer], let next = layer.next.flatMap({ bases[$0] }) else { continue }
+            for layer in layers.sectionInputs {
+                guard let e = edges[layer], let input = bases[layer], let next = layers.next(after: layer).flatMap({ bases[$0] }) else { continue }
                 guard e.rows == next.keptDimension, e.columns == input.keptDimension else {
                     throw HDF5Error(.wrongShape, file: path, isWriting: false,
-                                    "dataset '/\(layer.rawValue)/E' has shape [\(e.rows), \(e.columns)], but the basis keeps \(next.keptDimension) features of \(next.layer.rawValue) and \(input.keptDimension) of \(layer.rawValue), so [\(next.keptDimension), \(input.keptDimension)] is expected: the edges were computed for another basis")
+                                    "dataset '/\(layer.name)/E' has shape [\(e.rows), \(e.columns)], but the basis keeps \(next.keptDimension) features of \(next.layer.name) and \(input.keptDimension) of \(layer.name), so [\(next.keptDimension), \(input.keptDimension)] is expected: the edges were computed for another basis")
                 }
                 if let i = e.elements.firstIndex(where: { !$0.isFinite }) {
                     throw HDF5Error(.invalidValues, file: path, isWriting: false,
-                                    "dataset '/\(layer.rawValue)/E' holds \(e.elements[i]) at [\(i / e.columns), \(i % e.columns)]")
+                                    "dataset '/\(layer.name)/E' holds \(e.elements[i]) at [\(i / e.columns), \(i % e.columns)]")
                 }
             }
         }

@@ -56,7 +56,8 @@ struct BasisBench {
         let threads = 2
         let fit = try BasisFit.fit(model: model, sequences: sequences)
         let acts = NodeLayerActivations(model: model, sequences: sequences)
-        var libEdges: [NodeLayer: Matrix<Double>] = [:]
+        let nodeLayers = model.config.nodeLayers
+        var libEdges: [NodeLayerGraph.NodeLayer: Matrix<Double>] = [:]
         let edgeTimes = time { libEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.lib, threads: threads) }
         let pcaEdges = InteractionEdges.all(model: model, activations: acts, bases: fit.pca, threads: threads)
         Console.out(String(format: "  edges, LIB, all three sections                   %6.3f s   target 1.0 s   ratio %.2f%@   (the authors' code: ~20 s)",
@@ -66,10 +67,10 @@ struct BasisBench {
         let test = data32.split(trainFraction: 0.3, seed: 0).test
         let labels = test.map(data32.label)
         let testActs = f32.forward(test.map(data32.tokens))
-        let byLayer: [NodeLayer: Matrix<Float>] = [.ln1: testActs.residPre, .ln2: testActs.residMid, .unembed: testActs.residPost]
-        var layerSeconds: [NodeLayer: Double] = [:]
+        let byLayer = Dictionary(uniqueKeysWithValues: nodeLayers.sectionInputs.map { ($0, testActs[$0]) })
+        var layerSeconds: [NodeLayerGraph.NodeLayer: Double] = [:]
         for bases in [fit.lib, fit.pca] {
-            for layer in [NodeLayer.ln1, .ln2, .unembed] {
+            for layer in nodeLayers.sectionInputs {
                 let start = DispatchTime.now()
                 _ = NodeAblation.curve(model: f32, layer: layer, basis: bases[layer]!, activations: byLayer[layer]!, labels: labels,
                                        schedule: NodeAblation.schedule(), tokens: test.map(data32.tokens), threads: threads)
@@ -80,17 +81,17 @@ struct BasisBench {
         Console.out(String(format: "  node ablation, LIB and PCA, 3 layers × 48 points %6.3f s   target 2.0 s   ratio %.2f%@   (the authors' code: ~50 s per basis)",
                            nodeSeconds, nodeSeconds / 2, nodeSeconds <= 2 ? "" : " !"))
         Console.out(String(format: "    per layer (both bases): ln1.0 %.2f s, ln2.0 %.2f s, unembed %.2f s",
-                           layerSeconds[.ln1] ?? 0, layerSeconds[.ln2] ?? 0, layerSeconds[.unembed] ?? 0))
+                           layerSeconds[nodeLayers.ln1] ?? 0, layerSeconds[nodeLayers.ln2] ?? 0, layerSeconds[nodeLayers.unembed] ?? 0))
         let base = NodeAblation.argmaxAccuracy(testActs.logits, labels: labels)
         for (name, bases, edges) in [("LIB", fit.lib, libEdges), ("PCA", fit.pca, pcaEdges)] {
             var parts: [String] = []
             let bisectStart = DispatchTime.now()
-            for layer in [NodeLayer.ln1, .ln2, .unembed] {
+            for layer in nodeLayers.sectionInputs {
                 let sectionStart = DispatchTime.now()
-                let r = EdgeAblation.bisect(model: f32, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!, edges: edges[layer]!,
+                let r = EdgeAblation.bisect(model: f32, layer: layer, basis: bases[layer]!, next: bases[nodeLayers.next(after: layer)!]!, edges: edges[layer]!,
                                             activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens), threads: threads)
                 let sectionSeconds = Double(DispatchTime.now().uptimeNanoseconds - sectionStart.uptimeNanoseconds) / 1e9
-                parts.append(String(format: "%@ %d edges (%d tries, %.1f s)", layer.sectionName!, r.edgesRequired, r.tries.count, sectionSeconds))
+                parts.append(String(format: "%@ %d edges (%d tries, %.1f s)", nodeLayers.sectionName(from: layer)!, r.edgesRequired, r.tries.count, sectionSeconds))
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - bisectStart.uptimeNanoseconds) / 1e9
             Console.out(String(format: "  edge bisection, %@, all sections                %6.1f s   %@", name, seconds, parts.joined(separator: ", ")))
@@ -103,19 +104,19 @@ struct BasisBench {
         let labelTimes = time {
             let acts = PairFeatures.forward(f32, dataset: all)
             labelled = 0
-            for layer in [NodeLayer.ln1, .ln2, .unembed, .output] {
-                let grids = PairFeatures.features(acts, layer: layer, basis: layer == .output ? nil : fit.lib[layer], nCtx: f32.config.nCtx)
+            for layer in nodeLayers.all {
+                let grids = PairFeatures.features(acts, layer: layer, basis: layer == nodeLayers.output ? nil : fit.lib[layer])
                 labelled += FourierLabels.label(grids: grids, p: all.p).count
             }
         }
         Console.out(String(format: "  Fourier labels, LIB, all layers (%d features)     %6.3f s", labelled, ModelBench.median(labelTimes)))
-        var masks: [NodeLayer: [[Bool]]] = [:]
-        for layer in [NodeLayer.ln1, .ln2] {
-            let r = EdgeAblation.bisect(model: f32, layer: layer, basis: fit.lib[layer]!, next: fit.lib[layer.next!]!, edges: libEdges[layer]!,
+        var masks: [NodeLayerGraph.NodeLayer: [[Bool]]] = [:]
+        for layer in [nodeLayers.ln1, nodeLayers.ln2] {
+            let r = EdgeAblation.bisect(model: f32, layer: layer, basis: fit.lib[layer]!, next: fit.lib[nodeLayers.next(after: layer)!]!, edges: libEdges[layer]!,
                                         activations: byLayer[layer]!, labels: labels, base: base, tokens: test.map(data32.tokens), threads: threads)
             masks[layer] = EdgeAblation.mask(libEdges[layer]!, keep: r.edgesRequired)
         }
-        let graph = try InteractionGraph(edges: libEdges, masks: masks)
+        let graph = try InteractionGraph(layers: nodeLayers, edges: libEdges, masks: masks)
         var q = 0.0
         let leidenTimes = try time { q = try LeidenClustering(resolution: 1, iterations: 10, seed: 0).run(on: graph.graph).modularity }
         Console.out(String(format: "  Leiden, seed-0 LIB graph (%d nodes, %d edges), 10 iterations %6.4f s   Q = %.4f",

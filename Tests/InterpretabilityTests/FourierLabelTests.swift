@@ -161,10 +161,10 @@ private func only(_ m: Matrix<Double>, p: Int = 113) -> FourierFeatureLabel { Fo
         for (kind, bases) in [("lib", fit.lib), ("pca", fit.pca)] {
             clock = Date()
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
-                let f = PairFeatures.features(activations, layer: layer, basis: bases[layer]!, count: 50, nCtx: 3)
+                let f = PairFeatures.features(activations, layer: layer, basis: bases[layer]!, count: 50)
                 computed[kind, default: [:]][layer] = FourierLabels.label(grids: f, p: 113)
             }
-            output = FourierLabels.label(grids: PairFeatures.features(activations, layer: .output, basis: bases[.output], nCtx: 3), p: 113)
+            output = FourierLabels.label(grids: PairFeatures.features(activations, layer: .output, basis: bases[.output]), p: 113)
             print("Fourier labels of seed 0, \(kind): 3 × 50 features + 114 logits in \(String(format: "%.3f", Date().timeIntervalSince(clock))) s "
                   + "(after the float32 forward pass over 12769 pairs, \(String(format: "%.3f", forwardSeconds)) s)")
         }
@@ -175,12 +175,12 @@ private func only(_ m: Matrix<Double>, p: Int = 113) -> FourierFeatureLabel { Fo
             var differences: [String] = []
             var cells = 0
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
-                let theirs = expected[layer.rawValue] as! [String]
+                let theirs = expected[layer.name] as! [String]
                 let mine = computed[kind]![layer]!
                 #expect(mine.count == 50)
                 for (j, cell) in theirs.enumerated() {
                     cells += 1
-                    if mine[j].cell != cell { differences.append("\(layer.rawValue)[\(j)]: '\(mine[j].cell)' vs reference '\(cell)'") }
+                    if mine[j].cell != cell { differences.append("\(layer.name)[\(j)]: '\(mine[j].cell)' vs reference '\(cell)'") }
                 }
             }
             print("\(kind) labels: \(cells - differences.count) of \(cells) cells match" + (differences.isEmpty ? "" : "; differ: " + differences.joined(separator: "; ")))

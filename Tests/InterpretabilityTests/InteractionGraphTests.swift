@@ -16,7 +16,7 @@ import Numerics
             .ln1: [[true, false, false], [true, true, false], [true, true, true]],   // keeps 1000, 10, 100 → ε = 10
             .ln2: [[true, false, false], [true, false, true]],                       // keeps 400 → ε = 400
         ]
-        let g = try InteractionGraph(edges: [.ln1: first, .ln2: second], masks: masks)
+        let g = try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: second], masks: masks)
         #expect(g.nodes.count == 8)
         #expect(g.nodes[3] == .init(layer: .ln2, feature: 0) && g.nodes[6] == .init(layer: .unembed, feature: 0))
         #expect(g.epsilon[.ln1] == 10 && g.epsilon[.ln2] == 400)
@@ -29,18 +29,18 @@ import Numerics
     }
 
     @Test func withoutMasksEpsilonIsTheSmallestNonConstantEdge() throws {
-        let g = try InteractionGraph(edges: [.ln1: first, .ln2: second], masks: [:])
+        let g = try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: second], masks: [:])
         #expect(g.epsilon[.ln1] == 2 && g.epsilon[.ln2] == 4)
         #expect(g.graph.edgeCount == 3 + 1)
     }
 
     @Test func mismatchedMasksAndMissingSectionsAreNamed() {
         #expect(throws: InteractionGraph.Problem.shapeMismatch(section: "ln1.0->ln2.0", edges: [3, 3], mask: [1, 3])) {
-            try InteractionGraph(edges: [.ln1: first, .ln2: second], masks: [.ln1: [[true, true, true]]])
+            try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: second], masks: [.ln1: [[true, true, true]]])
         }
-        #expect(throws: InteractionGraph.Problem.missingSection(.ln2)) { try InteractionGraph(edges: [.ln1: first], masks: [:]) }
+        #expect(throws: InteractionGraph.Problem.missingSection(.ln2)) { try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first], masks: [:]) }
         #expect(throws: InteractionGraph.Problem.layerSizesDisagree(layer: .ln2, asOutput: 3, asInput: 2)) {
-            try InteractionGraph(edges: [.ln1: first, .ln2: Matrix<Double>([[1, 2], [3, 4]])], masks: [:])
+            try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: Matrix<Double>([[1, 2], [3, 4]])], masks: [:])
         }
     }
 
@@ -67,13 +67,13 @@ import Numerics
             let edges = Reference.seed0Edges[kind]!
             var masks: [NodeLayer: [[Bool]]] = [:]
             for layer in [NodeLayer.ln1, .ln2] {
-                let n = ((bisect[kind] as! [String: Any])[layer.rawValue] as! [String: Any])["n_edges_required"] as! Int
+                let n = ((bisect[kind] as! [String: Any])[layer.name] as! [String: Any])["n_edges_required"] as! Int
                 masks[layer] = EdgeAblation.mask(edges[layer]!, keep: n)
             }
-            let g = try InteractionGraph(edges: edges, masks: masks)
+            let g = try InteractionGraph(layers: NodeLayer.modAdd, edges: edges, masks: masks)
             for layer in [NodeLayer.ln1, .ln2] {
                 let tolerance = layer == .ln1 ? 0.06 : 1e-5
-                #expect(relative(g.epsilon[layer]!, eps[kind]![layer.rawValue]!) < tolerance, "\(kind) \(layer.rawValue): ε \(g.epsilon[layer]!)")
+                #expect(relative(g.epsilon[layer]!, eps[kind]![layer.name]!) < tolerance, "\(kind) \(layer.name): ε \(g.epsilon[layer]!)")
             }
             let leiden = try LeidenClustering(resolution: 1, iterations: 10, seed: 0)
             let result = leiden.run(on: g.graph)

@@ -118,7 +118,7 @@ private struct Uniform {
         _ = Reference.seed0
         let acts = PairFeatures.forward(AblationFixture.model, dataset: data)
         for (kind, basis) in [("lib", Reference.seed0.lib[.unembed]), ("pca", Reference.seed0.pca[.unembed]), ("raw", nil)] {
-            let f = PairFeatures.features(acts, layer: .unembed, basis: basis, nCtx: 3).converted(to: Double.self)
+            let f = PairFeatures.features(acts, layer: .unembed, basis: basis).converted(to: Double.self)
             let start = Date()
             let curve = LinearProbe.curve(features: f, targets: sums, classes: p, train: train, test: test, schedule: [8, f.columns])
             print("(a+b) mod p from seed-0 \(kind) unembed: test accuracy \(curve[0].testAccuracy) with 8 features, \(curve[1].testAccuracy) with all \(f.columns) "

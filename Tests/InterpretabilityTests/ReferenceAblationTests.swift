@@ -38,11 +38,11 @@ enum AblationFixture {
                 let curve = NodeAblation.curve(model: AblationFixture.model, layer: layer, basis: basis,
                                                activations: AblationFixture.activations[layer]!, labels: AblationFixture.labels,
                                                schedule: NodeAblation.schedule(), tokens: AblationFixture.test.map(AblationFixture.data.tokens), threads: 2)
-                let expected = (node[kind] as! [String: Any])[layer.rawValue] as! [[Double]]
+                let expected = (node[kind] as! [String: Any])[layer.name] as! [[Double]]
                 for (point, e) in zip(curve, expected) {
                     #expect(point.kept == Int(e[0]))
                     let wrongBy = abs(point.accuracy - e[1]) * 8939
-                    if wrongBy > 0.5 { mismatches.append("\(kind) \(layer.rawValue) k=\(point.kept): \(point.accuracy) vs \(e[1]) (\(Int(wrongBy.rounded())) samples)") }
+                    if wrongBy > 0.5 { mismatches.append("\(kind) \(layer.name) k=\(point.kept): \(point.accuracy) vs \(e[1]) (\(Int(wrongBy.rounded())) samples)") }
                 }
             }
         }
@@ -106,13 +106,13 @@ enum AblationFixture {
         let bisect = ref["edge_bisect"] as! [String: Any]
         let bases = kind == "lib" ? Reference.seed0.lib : Reference.seed0.pca
         for layer in [NodeLayer.ln1, .ln2] {
-            let r = (bisect[kind] as! [String: Any])[layer.rawValue] as! [String: Any]
+            let r = (bisect[kind] as! [String: Any])[layer.name] as! [String: Any]
             let result = EdgeAblation.bisect(model: AblationFixture.model, layer: layer, basis: bases[layer]!, next: bases[layer.next!]!,
                                              edges: Reference.seed0Edges[kind]![layer]!, activations: AblationFixture.activations[layer]!,
                                              labels: AblationFixture.labels, base: 0.9995525226535407,
                                              tokens: AblationFixture.test.map(AblationFixture.data.tokens), threads: 2)
             let expected = r["n_edges_required"] as! Int
-            print("\(kind) \(layer.rawValue): \(result.edgesRequired) edges required (reference \(expected))")
+            print("\(kind) \(layer.name): \(result.edgesRequired) edges required (reference \(expected))")
             if kind == "lib" {
                 #expect(result.edgesRequired == expected)
                 let tries = (r["tries_in_order"] as! [[Any]]).map { ($0[0] as! Int, $0[1] as! Double) }

@@ -39,7 +39,7 @@ func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(b), 1e-
         let mg = ref["means_and_grams"] as! [String: [String: Any]]
         for layer in [NodeLayer.ln1, .ln2, .unembed] {
             let s = Reference.seed0.statistics[layer]!
-            let r = mg[layer.rawValue]!
+            let r = mg[layer.name]!
             #expect(relative(s.meanNorm, r["mean_norm"] as! Double) < 1e-10, "\(layer) mean norm")
             #expect(s.mean.last == 1)
             #expect(relative(s.gram.trace, r["gram_trace"] as! Double) < 1e-10, "\(layer) trace")
@@ -56,9 +56,9 @@ func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(b), 1e-
         let pca = ref["pca"] as! [String: [String: Any]]
         for layer in [NodeLayer.ln1, .ln2, .unembed] {
             let mine = Reference.seed0.pca[layer]!
-            let theirs = pca[layer.rawValue]!["D"] as! [Double]
+            let theirs = pca[layer.name]!["D"] as! [Double]
             // Dimensions are round-off dependent at the 1e-15 threshold (§14): allow ±2.
-            #expect(abs(mine.keptDimension - (pca[layer.rawValue]!["dim"] as! Int)) <= 2, "\(layer) dim \(mine.keptDimension)")
+            #expect(abs(mine.keptDimension - (pca[layer.name]!["dim"] as! Int)) <= 2, "\(layer) dim \(mine.keptDimension)")
             for j in 0..<20 { #expect(relative(mine.values[j], theirs[j]) < 1e-10, "\(layer) D[\(j)]") }
         }
     }
@@ -69,7 +69,7 @@ func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(b), 1e-
         let lib = ref["lib"] as! [String: [String: Any]]
         for layer in [NodeLayer.unembed, .ln2] {
             let mine = Reference.seed0.lib[layer]!.values
-            let theirs = lib[layer.rawValue]!["Lambda_stored_order"] as! [Double]
+            let theirs = lib[layer.name]!["Lambda_stored_order"] as! [Double]
             for j in 0...10 {
                 #expect(relative(mine[j], theirs[j]) < 1e-12, "\(layer) Λ[\(j)] \(mine[j]) vs \(theirs[j])")
             }
@@ -97,8 +97,8 @@ func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(b), 1e-
         let lib = ref["lib"] as! [String: [String: Any]]
         for layer in [NodeLayer.ln1, .ln2, .unembed] {
             let mine = Reference.seed0.lib[layer]!
-            #expect(abs(mine.keptDimension - (lib[layer.rawValue]!["rib_dim"] as! Int)) <= 1, "\(layer) rib dim \(mine.keptDimension)")
-            #expect(abs(mine.gramDimension - (lib[layer.rawValue]!["pca_dim"] as! Int)) <= 1, "\(layer) gram dim \(mine.gramDimension)")
+            #expect(abs(mine.keptDimension - (lib[layer.name]!["rib_dim"] as! Int)) <= 1, "\(layer) rib dim \(mine.keptDimension)")
+            #expect(abs(mine.gramDimension - (lib[layer.name]!["pca_dim"] as! Int)) <= 1, "\(layer) gram dim \(mine.gramDimension)")
         }
     }
 }

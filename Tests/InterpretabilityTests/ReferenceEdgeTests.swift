@@ -23,7 +23,7 @@ extension Reference {
         for kind in ["lib", "pca"] {
             let sections = edges[kind] as! [String: [String: Any]]
             for layer in [NodeLayer.ln1, .ln2, .unembed] {
-                let r = sections[layer.rawValue]!
+                let r = sections[layer.name]!
                 let e = Reference.seed0Edges[kind]![layer]!
                 let shape = r["shape"] as! [Int]
                 // rib dims may differ by the documented ±1 (§14).

@@ -22,7 +22,7 @@ public struct NodeLayerGraph: Sendable {
     }
 
     /// One node layer: the tuple a module receives, its parts concatenated in order.
-    public struct NodeLayer: Sendable, Equatable {
+    public struct NodeLayer: Sendable, Hashable {
         public let name: String
         public let parts: [Part]
         /// Positions per sample (1 after a module keeping only the last position).
@@ -37,7 +37,7 @@ public struct NodeLayerGraph: Sendable {
 
     /// A part of a node layer: its width (with any constant coordinate) and the
     /// TransformerLens hook that holds the same values.
-    public struct Part: Sendable, Equatable {
+    public struct Part: Sendable, Hashable {
         public let hook: String
         public let width: Int
     }

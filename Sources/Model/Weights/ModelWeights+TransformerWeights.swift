@@ -34,12 +34,7 @@ public extension ModelWeights {
     /// The one-layer mod-add transformer as general weights: a `HookedTransformerConfig` with
     /// one layer and no normalisation, the same float32 values under the same names.
     init(_ weights: TransformerWeights) {
-        let c = weights.config
-        guard let activation = ActivationFunction(rawValue: c.actFn) else {
-            preconditionFailure("act_fn '\(c.actFn)' of a one-layer transformer is not an activation function")
-        }
-        let config = HookedTransformerConfig(nLayers: 1, dModel: c.dModel, nHeads: c.nHeads, dHead: c.dHead, dMLP: c.dMLP,
-                                             dVocab: c.dVocab, dVocabOut: c.dVocabOut, nCtx: c.nCtx, actFn: activation)
+        let config = weights.config.hookedTransformerConfig
         var tensors: [String: [Float]] = [:]
         for (name, tensor) in weights.stateDict { tensors[name] = tensor.floats() }
         self.init(config: .transformer(config), checked: tensors)

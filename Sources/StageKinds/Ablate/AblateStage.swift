@@ -16,7 +16,8 @@ public struct AblateStage: TypedStageKind {
     public let version = 2
     public let summary = "Node ablation curves or edge-ablation bisection of a basis on the test split → ablation.json + ablation.h5."
 
-    static let layerNames = ["ln1.0", "ln2.0", "unembed"]
+    /// The layers that can be ablated: the inputs of the model's sections.
+    static let layerNames = ModAddNodeLayers.naming.sectionInputs.map(\.name)
 
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact"),
@@ -50,18 +51,20 @@ public struct AblateStage: TypedStageKind {
         let labels = test.map(data.label)
         let tokens = test.map(data.tokens)
         let acts = model.forward(tokens)
-        let activations: [NodeLayer: Matrix<Float>] = [.ln1: acts.residPre, .ln2: acts.residMid, .unembed: acts.residPost]
+        let nodeLayers = weights.config.nodeLayers
+        let activations = Dictionary(uniqueKeysWithValues: nodeLayers.sectionInputs.map { ($0, acts[$0]) })
         let base = NodeAblation.argmaxAccuracy(acts.logits, labels: labels)
-        let layers = params.layers.compactMap { NodeLayer(name: $0) }
+        let layers = params.layers.compactMap { nodeLayers.layer(named: $0) }
         let edgeMode = params.mode == .edge
-        let bases = try StageInputs.bases(basisPath, config: weights.config, layers: layers + (edgeMode ? layers.compactMap(\.next) : []))
+        let bases = try StageInputs.bases(basisPath, config: weights.config,
+                                          layers: layers + (edgeMode ? layers.compactMap(nodeLayers.next(after:)) : []))
         let modelInput = try LineageInput.model(modelPath), basisInput = try LineageInput.hdf5(basisPath, role: "basis")
         try basisInput.require(.model, of: modelInput, remedy: "fit the basis on this model, or give the model it was fitted on")
         var lineage = ArtefactLineage([.model: modelInput.digest, .basis: basisInput.digest])
-        var edges: [NodeLayer: Matrix<Double>] = [:]
+        var edges: [NodeLayerGraph.NodeLayer: Matrix<Double>] = [:]
         if edgeMode {
             guard let edgesPath = context.inputs["edges"]?.first else { throw StageFailure("edge mode needs the 'edges' input") }
-            edges = try StageInputs.edges(edgesPath, of: bases)
+            edges = try StageInputs.edges(edgesPath, of: bases, layers: nodeLayers)
             let edgesInput = try LineageInput.hdf5(edgesPath, role: "edges")
             try edgesInput.require(.basis, of: basisInput, remedy: "compute the edges with this basis, or give the basis they were computed with")
             try edgesInput.require(.model, of: modelInput, remedy: "compute the edges from this model")
@@ -77,20 +80,21 @@ public struct AblateStage: TypedStageKind {
             let tolerance = params.tolerance
             var sections = OrderedObject<AblationResults.Section>()
             for (n, layer) in layers.enumerated() {
-                let next = layer.next!
+                let next = nodeLayers.next(after: layer)!
+                let section = nodeLayers.sectionName(from: layer)!
                 let r = EdgeAblation.bisect(model: model, layer: layer, basis: bases[layer]!, next: bases[next]!, edges: edges[layer]!,
                                             activations: activations[layer]!, labels: labels, base: base, tolerance: tolerance, tokens: tokens,
                                             threads: context.threads) { t in
-                    progress.report(Double(n) / Double(layers.count), "\(layer.sectionName!): kept \(t.kept) → \(String(format: "%.4f", t.accuracy))")
+                    progress.report(Double(n) / Double(layers.count), "\(section): kept \(t.kept) → \(String(format: "%.4f", t.accuracy))")
                 }
                 let mask = EdgeAblation.mask(edges[layer]!, keep: r.edgesRequired)
                     ?? Array(repeating: Array(repeating: true, count: edges[layer]!.columns), count: edges[layer]!.rows)
-                let group = "/" + layer.rawValue
+                let group = "/" + layer.name
                 try file.createGroup(group)
                 try file.createDataset(group + "/mask", shape: [mask.count, mask[0].count], values: mask.flatMap { $0.map { UInt8($0 ? 1 : 0) } })
                 try file.createDataset(group + "/tries", shape: [r.tries.count, 2], values: r.tries.flatMap { [Double($0.kept), $0.accuracy] })
                 try file.attributes(of: group).set(r.edgesRequired, for: "n_edges_required")
-                sections.members.append((layer.sectionName!, AblationResults.Section(
+                sections.members.append((section, AblationResults.Section(
                     edgesRequired: r.edgesRequired, totalPossible: r.total, nonConstantEdgesAvailable: r.available,
                     tries: r.tries.map { AblationResults.Try(kept: $0.kept, accuracy: $0.accuracy, good: $0.good) })))
             }
@@ -99,11 +103,11 @@ public struct AblateStage: TypedStageKind {
             let schedule = NodeAblation.schedule(originalDimension: weights.config.dModel + 1)
             var curves = OrderedObject<AblationResults.LayerCurve>()
             for (n, layer) in layers.enumerated() {
-                progress.report(Double(n) / Double(layers.count), "ablating \(layer.rawValue)")
+                progress.report(Double(n) / Double(layers.count), "ablating \(layer.name)")
                 let curve = NodeAblation.curve(model: model, layer: layer, basis: bases[layer]!, activations: activations[layer]!,
                                                labels: labels, schedule: schedule, tokens: tokens, threads: context.threads)
-                try file.createDataset("/" + layer.rawValue, shape: [curve.count, 2], values: curve.flatMap { [Double($0.kept), $0.accuracy] })
-                curves.members.append((layer.rawValue, AblationResults.LayerCurve(
+                try file.createDataset("/" + layer.name, shape: [curve.count, 2], values: curve.flatMap { [Double($0.kept), $0.accuracy] })
+                curves.members.append((layer.name, AblationResults.LayerCurve(
                     curve: OrderedObject(curve.map { (name: String($0.kept), value: $0.accuracy) }),
                     featuresFor99Percent: NodeAblation.featuresNeeded(curve, threshold: 0.99 * base),
                     featuresFor90Percent: NodeAblation.featuresNeeded(curve, threshold: 0.90 * base))))

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Interpretability
 import Leiden
+import Model
 import Numerics
 
 /// `cluster`: Leiden communities of the interaction graph (lib-method.md §12): log-normalised
@@ -33,11 +34,14 @@ public struct ClusterStage: TypedStageKind {
               let json = context.outputs["clusters"], let csv = context.outputs["table"] else {
             throw StageFailure("the stage needs 'edges' and 'bisection' inputs")
         }
-        let edges = try StageInputs.edges(edgesPath)
-        let masks = try StageInputs.reading(bisectionPath) { try Self.masks(bisectionPath) }
+        // Cluster reads no model: the sections are those of the one-layer transformer, whose
+        // node-layer names do not depend on its sizes.
+        let layers = ModAddNodeLayers.naming
+        let edges = try StageInputs.edges(edgesPath, layers: layers)
+        let masks = try StageInputs.reading(bisectionPath) { try Self.masks(bisectionPath, layers: layers) }
         let labels = try context.inputs["labels"]?.first.map { path in try StageInputs.reading(path) { try FeatureLabels(path) } }
         let graph: InteractionGraph
-        do { graph = try InteractionGraph(edges: edges, masks: masks) } catch {
+        do { graph = try InteractionGraph(layers: layers, edges: edges, masks: masks) } catch {
             throw StageFailure("'\(StageInputs.displayName(edgesPath))' (edges) and '\(StageInputs.displayName(bisectionPath))' (bisection) do not fit: \(error.description)")
         }
         // The masks set ε only for the edges they were bisected on, and labels name the features
@@ -65,8 +69,8 @@ public struct ClusterStage: TypedStageKind {
         var clusters: [ClusterSummary.Cluster] = []
         for c in 1..<(clusterCount + 1) {
             let members = graph.nodes.indices.filter { numbers[$0] == c }
-            let perLayer = OrderedObject(InteractionGraph.layers.map { layer in
-                (name: layer.rawValue, value: members.filter { graph.nodes[$0].layer == layer }.map { graph.nodes[$0].feature })
+            let perLayer = OrderedObject(graph.layers.map { layer in
+                (name: layer.name, value: members.filter { graph.nodes[$0].layer == layer }.map { graph.nodes[$0].feature })
             })
             var entry = ClusterSummary.Cluster(cluster: c, size: members.count, features: perLayer)
             if let labels {
@@ -82,29 +86,29 @@ public struct ClusterStage: TypedStageKind {
         let summary = ClusterSummary(
             lineage: lineage, resolution: leiden.resolution, seed: Int(leiden.seed), iterations: leiden.iterations, randomness: leiden.randomness,
             modularity: result.modularity, quality: result.quality, nodes: graph.nodes.count, edges: graph.graph.edgeCount,
-            epsilon: OrderedObject(InteractionGraph.layers.dropLast().map { (name: $0.sectionName!, value: graph.epsilon[$0]!) }),
+            epsilon: OrderedObject(graph.layers.dropLast().map { (name: layers.sectionName(from: $0)!, value: graph.epsilon[$0]!) }),
             clusters: clusterCount, clusteredNodes: sizes, singletons: graph.nodes.count - sizes, clusterList: clusters,
-            membership: OrderedObject(InteractionGraph.layers.map { layer in
-                (name: layer.rawValue, value: graph.nodes.indices.filter { graph.nodes[$0].layer == layer }.map { numbers[$0] })
+            membership: OrderedObject(graph.layers.map { layer in
+                (name: layer.name, value: graph.nodes.indices.filter { graph.nodes[$0].layer == layer }.map { numbers[$0] })
             }))
         try JSONArtefact.write(summary, to: json)
         var rows = [["node", "layer", "feature", "cluster", "label", "dominant_frequency"]]
         for (id, node) in graph.nodes.enumerated() {
-            rows.append([String(id), node.layer.rawValue, String(node.feature), String(numbers[id]),
+            rows.append([String(id), node.layer.name, String(node.feature), String(numbers[id]),
                          labels?.cell(node) ?? "", labels?.frequency(node).map(String.init) ?? ""])
         }
         try Data(CSVText.make(rows).utf8).write(to: URL(fileURLWithPath: csv))
     }
 
     /// The saved masks of an edge-mode ablation file, per section input layer.
-    static func masks(_ path: String) throws -> [NodeLayer: [[Bool]]] {
+    static func masks(_ path: String, layers: ModAddNodeLayers) throws -> [NodeLayerGraph.NodeLayer: [[Bool]]] {
         let file = try HDF5File(path: path, mode: .readOnly)
         defer { try? file.close() }
-        var masks: [NodeLayer: [[Bool]]] = [:]
-        for layer in [NodeLayer.ln1, .ln2] {
-            let name = "/" + layer.rawValue + "/mask"
+        var masks: [NodeLayerGraph.NodeLayer: [[Bool]]] = [:]
+        for layer in [layers.ln1, layers.ln2] {
+            let name = "/" + layer.name + "/mask"
             guard try file.contains(name) else {
-                throw StageFailure("the 'bisection' input has no \(name): give it the 'arrays' output of an ablate stage with mode 'edge' covering \(layer.sectionName!)")
+                throw StageFailure("the 'bisection' input has no \(name): give it the 'arrays' output of an ablate stage with mode 'edge' covering \(layers.sectionName(from: layer)!)")
             }
             let dataset = try file.dataset(name)
             let shape = try dataset.shape

@@ -2,10 +2,10 @@ import Engine
 import Foundation
 import Interpretability
 
-/// The Fourier labels a probe stage wrote, looked up by graph node.
+/// The Fourier labels a probe stage wrote, looked up by graph node (by its node layer's name).
 struct FeatureLabels {
-    private var cells: [NodeLayer: [Int: String]] = [:]
-    private var frequencies: [NodeLayer: [Int: Int]] = [:]
+    private var cells: [String: [Int: String]] = [:]
+    private var frequencies: [String: [Int: Int]] = [:]
 
     init(_ path: String) throws {
         try StageInputs.requireFile(path, expected: "a probe stage's labels.json")
@@ -19,14 +19,13 @@ struct FeatureLabels {
         case let .failure(problem): throw StageFailure("\(name) is not a probe stage's labels.json (\(problem.message))")
         }
         for (name, layer) in summary.layers.members {
-            guard let nodeLayer = NodeLayer(name: name) else { continue }
             for entry in layer.labels {
-                cells[nodeLayer, default: [:]][entry.feature] = entry.cell
-                frequencies[nodeLayer, default: [:]][entry.feature] = entry.dominantFrequency
+                cells[name, default: [:]][entry.feature] = entry.cell
+                frequencies[name, default: [:]][entry.feature] = entry.dominantFrequency
             }
         }
     }
 
-    func cell(_ node: InteractionGraph.Node) -> String? { cells[node.layer]?[node.feature] }
-    func frequency(_ node: InteractionGraph.Node) -> Int? { frequencies[node.layer]?[node.feature] }
+    func cell(_ node: InteractionGraph.Node) -> String? { cells[node.layer.name]?[node.feature] }
+    func frequency(_ node: InteractionGraph.Node) -> Int? { frequencies[node.layer.name]?[node.feature] }
 }

@@ -41,7 +41,8 @@ public struct EdgesStage: TypedStageKind {
         }
         let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Double>(weights)
-        let bases = try StageInputs.bases(basisPath, config: weights.config, layers: NodeLayer.allCases)
+        let layers = weights.config.nodeLayers
+        let bases = try StageInputs.bases(basisPath, config: weights.config, layers: layers.all)
         let activations = try StageInputs.activations(actPath, config: weights.config)
         // The activations need only come from the model: edges may be taken on other samples
         // than the basis was fitted on.
@@ -61,19 +62,20 @@ public struct EdgesStage: TypedStageKind {
         try lineage.write(to: file)
         try file.attributes.set("E[i, j]: edge from input feature j to output feature i (squared gradient × input, train mean)", for: "description")
         var sections = OrderedObject<EdgesSummary.Section>()
-        for layer in [NodeLayer.ln1, .ln2, .unembed] {
+        for layer in layers.sectionInputs {
             let e = edges[layer]!
-            try file.createGroup("/" + layer.rawValue)
-            try file.createDataset("/" + layer.rawValue + "/E", matrix: e)
-            try file.attributes(of: "/" + layer.rawValue).set(layer.next!.rawValue, for: "out_node_layer")
-            sections.members.append((layer.sectionName!, Self.describe(e, outputHasConstant: layer != .unembed)))
+            let next = layers.next(after: layer)!
+            try file.createGroup("/" + layer.name)
+            try file.createDataset("/" + layer.name + "/E", matrix: e)
+            try file.attributes(of: "/" + layer.name).set(next.name, for: "out_node_layer")
+            sections.members.append((layers.sectionName(from: layer)!, Self.describe(e, outputHasConstant: next != layers.output)))
         }
         try file.attributes.set(integration.rule.rawValue, for: "integration")
         try file.attributes.set(integration.steps, for: "integration_steps")
         try file.close()
         // The summary records the edges it describes too (see fit-basis's summary).
         let described = lineage.adding(.edges, try SHA256.hex(fileAt: out))
-        try JSONArtefact.write(EdgesSummary(basis: bases[.ln1]?.kind.rawValue ?? "?", lineage: described,
+        try JSONArtefact.write(EdgesSummary(basis: bases[layers.ln1]?.kind.rawValue ?? "?", lineage: described,
                                             integration: .init(rule: integration.rule.rawValue, steps: integration.steps), sections: sections),
                                to: summary)
     }

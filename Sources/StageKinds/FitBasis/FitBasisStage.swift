@@ -44,17 +44,19 @@ public struct FitBasisStage: TypedStageKind {
         let bases = kind == "pca" ? fit.pca : fit.lib
         progress.report(0.9, "bases fitted")
         let lineage = ArtefactLineage([.model: modelInput.digest, .activations: collected.digest])
-        try BasisFile.write(bases, statistics: fit.statistics, kind: kind, options: options, lineage: lineage, to: out)
+        let layers = weights.config.nodeLayers.all
+        try BasisFile.write(bases, statistics: fit.statistics, layers: layers, kind: kind, options: options, lineage: lineage, to: out)
         // The summary records the basis it describes too, so that the report can tell that its
         // summaries of one seed and basis are of the same basis.
         let described = lineage.adding(.basis, try SHA256.hex(fileAt: out))
-        try JSONArtefact.write(Self.summary(bases, statistics: fit.statistics, kind: kind, lineage: described), to: summary)
+        try JSONArtefact.write(Self.summary(bases, statistics: fit.statistics, layers: layers, kind: kind, lineage: described), to: summary)
     }
 
-    static func summary(_ bases: [NodeLayer: InteractionBasis], statistics: [NodeLayer: LayerStatistics], kind: String,
+    /// The summary of the bases of `layers` (model order) that `bases` has.
+    static func summary(_ bases: [NodeLayerGraph.NodeLayer: InteractionBasis], statistics: [NodeLayerGraph.NodeLayer: LayerStatistics], layers: [NodeLayerGraph.NodeLayer], kind: String,
                         lineage: ArtefactLineage) -> BasisSummary {
-        BasisSummary(basis: kind, lineage: lineage, layers: OrderedObject(NodeLayer.allCases.compactMap { layer in
-            bases[layer].map { (name: layer.rawValue, value: BasisSummary.Layer($0, statistics: statistics[layer], lambda: kind == "lib")) }
+        BasisSummary(basis: kind, lineage: lineage, layers: OrderedObject(layers.compactMap { layer in
+            bases[layer].map { (name: layer.name, value: BasisSummary.Layer($0, statistics: statistics[layer], lambda: kind == "lib")) }
         }))
     }
 }

@@ -17,9 +17,10 @@ public struct ProbeStage: TypedStageKind {
     public let version = 2
     public let summary = "Fourier labels of basis features (→ labels.json, labels.csv, features.csv) or linear probes of a layer's features (→ probe.json, probe.csv)."
 
-    static let basisLayers = ["ln1.0", "ln2.0", "unembed"]
-    static let fourierLayers = basisLayers + ["output"]
-    static let linearLayers = basisLayers + ["output", "tokens"]
+    /// The layers a basis rotates (the inputs of the model's sections), then the logits.
+    static let basisLayers = ModAddNodeLayers.naming.sectionInputs.map(\.name)
+    static let fourierLayers = ModAddNodeLayers.naming.names
+    static let linearLayers = fourierLayers + ["tokens"]
 
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact"),
@@ -73,10 +74,11 @@ public struct ProbeStage: TypedStageKind {
         let weights = try StageInputs.model(modelPath)
         let model = FoldedTransformer<Float>(weights)
         let data = try params.data.dataset(for: weights.config)
+        let nodeLayers = weights.config.nodeLayers
         let bases = try context.inputs["basis"]?.first.map { try StageInputs.bases($0, config: weights.config) }
         let layerNames = params.layers
         for name in layerNames where name != "tokens" {
-            if let bases, let layer = NodeLayer(name: name), layer != .output, bases[layer] == nil {
+            if let bases, let layer = nodeLayers.layer(named: name), layer != nodeLayers.output, bases[layer] == nil {
                 throw StageFailure("the basis file has no basis for node layer '\(name)'")
             }
         }
@@ -90,23 +92,24 @@ public struct ProbeStage: TypedStageKind {
         progress.report(0.02, "forward pass over \(data.count) pairs")
         let activations = PairFeatures.forward(model, dataset: data)
         if params.method == .linear {
-            try runLinear(context, params, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
+            try runLinear(context, params, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, layers: nodeLayers)
         } else {
-            try runFourier(context, params, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, nCtx: weights.config.nCtx)
+            try runFourier(context, params, progress: progress, data: data, bases: bases, lineage: lineage, activations: activations, layers: nodeLayers)
         }
     }
 
     // MARK: - Fourier labels
 
     private func runFourier(_ context: StageContext, _ params: ProbeParameters, progress: ProgressSink, data: ModularAdditionDataset,
-                            bases: [NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>, nCtx: Int) throws {
+                            bases: [NodeLayerGraph.NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>,
+                            layers nodeLayers: ModAddNodeLayers) throws {
         guard let json = context.outputs["labels"], let csv = context.outputs["table"], let long = context.outputs["features"] else {
             throw StageFailure("the stage's outputs are missing")
         }
         guard data.p >= 3, data.p % 2 == 1 else { throw StageFailure("Fourier labels need an odd p >= 3, not p = \(data.p)") }
         let count = params.features
-        var layers = params.layers.compactMap { NodeLayer(name: $0) }
-        if params.output, !layers.contains(.output) { layers.append(.output) }
+        var layers = params.layers.compactMap { nodeLayers.layer(named: $0) }
+        if params.output, !layers.contains(nodeLayers.output) { layers.append(nodeLayers.output) }
 
         var layerSummaries = OrderedObject<FourierLabelSummary.Layer>()
         var rows: [[String]] = []
@@ -114,12 +117,12 @@ public struct ProbeStage: TypedStageKind {
                                      "sum_share", "difference_share", "cos_cos_share", "sin_sin_share", "cross_convention",
                                      "dominant_frequency", "dominant_frequency_share"]]
         for (n, layer) in layers.enumerated() {
-            progress.report(0.05 + 0.9 * Double(n) / Double(layers.count), "labelling \(layer.rawValue)")
+            progress.report(0.05 + 0.9 * Double(n) / Double(layers.count), "labelling \(layer.name)")
             let basis = bases?[layer]
-            let features = PairFeatures.features(activations, layer: layer, basis: basis, count: layer == .output ? nil : count,
-                                                 positions: .sum, nCtx: nCtx)
+            let isOutput = layer == nodeLayers.output
+            let features = PairFeatures.features(activations, layer: layer, basis: basis, count: isOutput ? nil : count, positions: .sum)
             let labels = FourierLabels.label(grids: features, p: data.p)
-            rows.append([layer.rawValue] + labels.map(\.cell))
+            rows.append([layer.name] + labels.map(\.cell))
             var entries: [FourierLabelSummary.Feature] = []
             for (j, l) in labels.enumerated() {
                 let f = l.families
@@ -128,12 +131,12 @@ public struct ProbeStage: TypedStageKind {
                     families: FourierLabelSummary.Families(constant: f.constant, xOnly: f.xOnly, yOnly: f.yOnly, sum: f.sum, difference: f.difference,
                                                            cosCos: f.cosCos, sinSin: f.sinSin, crossConvention: f.convention.rawValue),
                     dominantFrequency: l.dominantFrequency, dominantFrequencyShare: l.dominantFrequencyShare, totalPower: l.totalPower))
-                longRows.append([layer.rawValue, String(j), l.cell, l.kept.first?.text ?? "", Self.number(l.kept.first?.share ?? 0),
+                longRows.append([layer.name, String(j), l.cell, l.kept.first?.text ?? "", Self.number(l.kept.first?.share ?? 0),
                                  Self.number(f.constant), Self.number(f.xOnly), Self.number(f.yOnly), Self.number(f.sum),
                                  Self.number(f.difference), Self.number(f.cosCos), Self.number(f.sinSin), f.convention.rawValue,
                                  String(l.dominantFrequency), Self.number(l.dominantFrequencyShare)])
             }
-            layerSummaries.members.append((layer.rawValue, FourierLabelSummary.Layer(basis: Self.basisName(basis, layer: layer),
+            layerSummaries.members.append((layer.name, FourierLabelSummary.Layer(basis: Self.basisName(basis, isOutput: isOutput),
                                                                                      features: labels.count, labels: entries)))
         }
         let selection = FourierLabelSummary.Selection(coverage: FourierLabels.coverage, smallest: FourierLabels.smallest,
@@ -147,7 +150,8 @@ public struct ProbeStage: TypedStageKind {
     // MARK: - Linear probes
 
     private func runLinear(_ context: StageContext, _ params: ProbeParameters, progress: ProgressSink, data: ModularAdditionDataset,
-                           bases: [NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>, nCtx: Int) throws {
+                           bases: [NodeLayerGraph.NodeLayer: InteractionBasis]?, lineage: ArtefactLineage, activations: TransformerActivations<Float>,
+                            layers nodeLayers: ModAddNodeLayers) throws {
         guard let json = context.outputs["results"], let csv = context.outputs["table"] else { throw StageFailure("the stage's outputs are missing") }
         let target = params.target.rawValue
         let (targets, classes) = try Self.targets(target, data: data, file: context.inputs["targets"]?.first)
@@ -161,7 +165,7 @@ public struct ProbeStage: TypedStageKind {
         var rows: [[String]] = [["layer", "k", "columns", "used_columns", "target", "model", "train_accuracy", "test_accuracy",
                                  "iterations", "converged", "loss"]]
         for (n, name) in names.enumerated() {
-            let layer = NodeLayer(name: name)
+            let layer = nodeLayers.layer(named: name)
             let basis = layer.flatMap { bases?[$0] }
             let available = layer.map { Self.featureCount($0, basis: basis, activations: activations) } ?? 2 * data.p
             let schedule = Self.schedule(params.topK, available: available)
@@ -170,7 +174,7 @@ public struct ProbeStage: TypedStageKind {
                 progress.report(0.05 + 0.9 * (Double(n) + Double(i) / Double(schedule.count)) / Double(names.count), "probing \(name) with \(k) features")
                 let x: Matrix<Double>
                 if let layer {
-                    x = PairFeatures.features(activations, layer: layer, basis: basis, count: k, positions: positions, nCtx: nCtx).converted(to: Double.self)
+                    x = PairFeatures.features(activations, layer: layer, basis: basis, count: k, positions: positions).converted(to: Double.self)
                 } else {
                     x = Self.oneHotTokens(data, count: k)
                 }
@@ -185,9 +189,9 @@ public struct ProbeStage: TypedStageKind {
                              Self.number(r.trainAccuracy), Self.number(r.testAccuracy), String(r.iterations), String(r.converged), Self.number(r.loss)])
             }
             layerJSON.append((name, .object([
-                ("basis", .string(layer.map { Self.basisName(basis, layer: $0) } ?? "one-hot a and b")),
+                ("basis", .string(layer.map { Self.basisName(basis, isOutput: $0 == nodeLayers.output) } ?? "one-hot a and b")),
                 ("features", .int(available)),
-                ("positions", .string((layer?.positions(nCtx: nCtx) ?? 1) > 1 ? positions.rawValue : "one")),
+                ("positions", .string((layer?.positions ?? 1) > 1 ? positions.rawValue : "one")),
                 ("results", .array(results)),
             ])))
         }
@@ -243,9 +247,9 @@ public struct ProbeStage: TypedStageKind {
         }
     }
 
-    static func featureCount(_ layer: NodeLayer, basis: InteractionBasis?, activations: TransformerActivations<Float>) -> Int {
+    static func featureCount(_ layer: NodeLayerGraph.NodeLayer, basis: InteractionBasis?, activations: TransformerActivations<Float>) -> Int {
         if let basis, basis.kind != .identity { return basis.keptDimension }
-        return (activations.layer(layer.rawValue)?.columns ?? 0)
+        return (activations.layer(layer.name)?.columns ?? 0)
     }
 
     /// One-hot a then one-hot b (2p columns), the first `count` of them.
@@ -269,9 +273,9 @@ public struct ProbeStage: TypedStageKind {
         return Double(test.filter { targets[$0] == top }.count) / Double(test.count)
     }
 
-    static func basisName(_ basis: InteractionBasis?, layer: NodeLayer) -> String {
-        guard let basis else { return layer == .output ? "logits" : "raw activations" }
-        return basis.kind == .identity ? (layer == .output ? "logits" : "identity") : basis.kind.rawValue
+    static func basisName(_ basis: InteractionBasis?, isOutput: Bool) -> String {
+        guard let basis else { return isOutput ? "logits" : "raw activations" }
+        return basis.kind == .identity ? (isOutput ? "logits" : "identity") : basis.kind.rawValue
     }
 
     /// Shortest round-tripping decimal, as in the JSON.

@@ -79,8 +79,10 @@ struct ReportData {
         var testAccuracy: Double
     }
 
-    static let layers = ["ln1.0", "ln2.0", "unembed"]
-    static let sections = ["ln1.0->ln2.0", "ln2.0->unembed", "unembed->output"]
+    /// The node layers a basis rotates (the inputs of the model's sections) and the sections,
+    /// from the one-layer transformer's node-layer graph (the report reads no model).
+    static let layers = ModAddNodeLayers.naming.sectionInputs.map(\.name)
+    static let sections = ModAddNodeLayers.naming.sectionInputs.map { ModAddNodeLayers.naming.sectionName(from: $0)! }
     /// The optional inputs, in the order the page and tables use them.
     static let optionalInputs = ["bases", "edges", "edge_arrays", "nodes", "bisection", "labels", "clusters"]
 

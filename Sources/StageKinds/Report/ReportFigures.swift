@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Interpretability
+import Model
 import Numerics
 import Reporting
 
@@ -10,7 +11,7 @@ struct ReportFigures {
 
     typealias Key = ReportData.Key
 
-    static let panels = [("ln1.0", "Before attention"), ("ln2.0", "Between attention and MLP"), ("unembed", "After MLP")]
+    static let panels = Array(zip(ReportData.layers, ["Before attention", "Between attention and MLP", "After MLP"]))
     static let families = [Palette.blues, Palette.oranges, Palette.greens, Palette.purples]
 
     func family(_ basis: String) -> Palette.Family {
@@ -202,24 +203,26 @@ struct ReportFigures {
     func graph(seed: String, basis: String, options: GraphOptions) throws -> SVGDocument? {
         let key = Key(seed: seed, basis: basis)
         guard let path = data.edgeArrays[key] else { return nil }
-        let e: [NodeLayer: Matrix<Double>]
-        do { e = try StageInputs.edges(path) } catch {
+        let nodeLayers = ModAddNodeLayers.naming
+        let e: [NodeLayerGraph.NodeLayer: Matrix<Double>]
+        do { e = try StageInputs.edges(path, layers: nodeLayers) } catch {
             throw StageFailure("input 'edge_arrays' \(ReportData.describe(key)): \(error) (give it the edges stage's 'edges' output, edges.h5)")
         }
-        let sectionLayers: [NodeLayer] = [.ln1, .ln2, .unembed]
+        let sectionLayers = nodeLayers.sectionInputs
         let prepared = sectionLayers.map { Self.preparedEdges(e[$0]!, options: options) }
-        let dims = [e[.ln1]!.columns, e[.ln2]!.columns, e[.unembed]!.columns, e[.unembed]!.rows]
+        let dims = sectionLayers.map { e[$0]!.columns } + [e[nodeLayers.unembed]!.rows]
+        let outputName = nodeLayers.output.name
         let clusters = data.clusters[key]
         let labels = data.labels[key]
 
         // Columns: the three node layers, then the output (merged into one node, its first
         // logits, or left out). Every column but the last hides feature 0 when asked.
         var layerNames = ReportData.layers
-        if options.output != "hidden" { layerNames.append("output") }
+        if options.output != "hidden" { layerNames.append(outputName) }
         var features: [[Int]] = []
         for (c, name) in layerNames.enumerated() {
             let last = c == layerNames.count - 1
-            if name == "output", options.output == "merged" { features.append([0]); continue }
+            if name == outputName, options.output == "merged" { features.append([0]); continue }
             let n = min(dims[c], options.nodesPerLayer)
             features.append(Array((options.hideNodeZero && !last ? 1 : 0)..<max(options.hideNodeZero && !last ? 1 : 0, n)))
         }
@@ -228,15 +231,15 @@ struct ReportFigures {
         for (c, name) in layerNames.enumerated() {
             var nodes: [LayeredGraphFigure.Node] = []
             for f in features[c] {
-                if name == "output", options.output == "merged" {
-                    nodes.append(.init(name: "out", lines: ["\(dims[3]) logits, merged"], colour: Palette.unclustered, tooltip: "output: the \(dims[3]) logits merged into one node"))
+                if name == outputName, options.output == "merged" {
+                    nodes.append(.init(name: "out", lines: ["\(dims[3]) logits, merged"], colour: Palette.unclustered, tooltip: "\(outputName): the \(dims[3]) logits merged into one node"))
                     continue
                 }
                 let cluster = clusters?.membership[name].flatMap { f < $0.count ? $0[f] : nil } ?? 0
-                if name != "output", clusters != nil { usedClusters.insert(cluster) }
+                if name != outputName, clusters != nil { usedClusters.insert(cluster) }
                 let cell = labels?[name]?[f]
                 nodes.append(.init(name: String(f), lines: Self.labelLines(cell), colour: Palette.cluster(cluster),
-                                   tooltip: "\(name) feature \(f)" + (clusters != nil && name != "output" ? ", cluster \(cluster)" : "") + (cell.map { ": " + $0.replacingOccurrences(of: "|", with: ", ") } ?? "")))
+                                   tooltip: "\(name) feature \(f)" + (clusters != nil && name != outputName ? ", cluster \(cluster)" : "") + (cell.map { ": " + $0.replacingOccurrences(of: "|", with: ", ") } ?? "")))
             }
             columns.append(.init(name, nodes: nodes))
         }
@@ -246,7 +249,7 @@ struct ReportFigures {
         for c in 0..<(layerNames.count - 1) {
             let w = prepared[c]
             for (a, j) in features[c].enumerated() where j < (w.first?.count ?? 0) {
-                if layerNames[c + 1] == "output", options.output == "merged" {
+                if layerNames[c + 1] == outputName, options.output == "merged" {
                     let weight = w.reduce(0) { $0 + $1[j] }
                     edges.append(.init(column: c, from: a, to: 0, weight: weight))
                     maxWeight = max(maxWeight, weight)
