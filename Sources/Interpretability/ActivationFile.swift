@@ -14,66 +14,68 @@ import Numerics
 public enum ActivationFile {
     public static let format = "runner-activations/1"
 
-    public struct Description: Sendable {
-        public var p: Int
-        public var split: String
-        public var trainFraction: Double
-        public var splitSeed: Int
-        /// The identity of the model (`model_sha256`): the SHA-256 of its weights file.
-        public var modelDigest: String
+    /// What the root of a file says besides its layers: the attributes describing its samples
+    /// (in order, before `n_samples`), the lineage and the runner version.
+    public struct Header: Sendable {
+        public var attributes: [(String, HDF5AttributeValue)]
+        public var lineage: ArtefactLineage
         public var runnerVersion: String
+        /// Where the positions were cut (`last_position`), when the file should say.
+        public var lastPosition: String?
 
-        public init(p: Int, split: String, trainFraction: Double, splitSeed: Int, modelDigest: String, runnerVersion: String) {
-            self.p = p
-            self.split = split
-            self.trainFraction = trainFraction
-            self.splitSeed = splitSeed
-            self.modelDigest = modelDigest
+        public init(attributes: [(String, HDF5AttributeValue)], lineage: ArtefactLineage, runnerVersion: String, lastPosition: String? = nil) {
+            self.attributes = attributes
+            self.lineage = lineage
             self.runnerVersion = runnerVersion
+            self.lastPosition = lastPosition
         }
     }
 
-    /// Runs the model over `indices` in batches and streams the requested layers into a new
-    /// file at `path`; memory stays at one batch whatever the number of samples.
-    public static func write<Scalar: BLASScalar & HDF5Scalar>(
-        model: FoldedTransformer<Scalar>, dataset: ModularAdditionDataset, indices: [Int], layers: [NodeLayer],
-        description: Description, to path: String, batchSize: Int = 1024, deflateLevel: Int = 4,
-        progress: (Double) -> Void = { _ in }
-    ) throws(HDF5Error) {
-        let cfg = model.config
-        let layouts = layers.map { layer in
-            ActivationFileWriter<Scalar>.Layer(
-                name: layer.rawValue, hookName: layer.hookName,
-                positions: Array(layer == .ln1 ? 0..<cfg.nCtx : (cfg.nCtx - 1)..<cfg.nCtx),
-                features: layer == .output ? cfg.dVocabOut : cfg.dModel + 1, includesConstant: layer != .output,
-                description: layer == .output ? "logits at the last position" : "residual stream; the last feature is the constant 1 of the folded model")
+    /// One batch of samples: each layer's activations (rows samples × the layer's positions, in
+    /// the order of the layers), the samples' indices, inputs (`inputWidth` per sample) and labels.
+    public struct Batch<Scalar: BLASScalar>: Sendable {
+        public var activations: [Matrix<Scalar>]
+        public var indices: [Int]
+        public var inputs: [Int64]
+        public var labels: [Int]
+
+        public init(activations: [Matrix<Scalar>], indices: [Int], inputs: [Int64], labels: [Int]) {
+            self.activations = activations
+            self.indices = indices
+            self.inputs = inputs
+            self.labels = labels
         }
-        let samples = ActivationFileWriter<Scalar>.SampleDescriptions(
-            indices: "index of each sample in the p² pairs: a·p + b", inputs: "input tokens [a, b, p] (p is the '=' token)", labels: "(a + b) mod p")
-        let writer = try ActivationFileWriter<Scalar>(path: path, layers: layouts, inputWidth: cfg.nCtx, samples: samples, batchSize: batchSize,
+    }
+
+    /// Streams `count` samples, `batchSize` at a time from `batch` (given the rows it is to
+    /// compute), into a new file at `path` holding the node `layers` of `graph`; memory stays at
+    /// one batch whatever the number of samples. `inputWidth` 0 writes no `/inputs`.
+    public static func write<Scalar: BLASScalar & HDF5Scalar>(
+        layers: [NodeLayerGraph.NodeLayer], of graph: NodeLayerGraph, count: Int, inputWidth: Int,
+        samples: ActivationFileWriter<Scalar>.SampleDescriptions, header: Header, to path: String, batchSize: Int = 1024, deflateLevel: Int = 4,
+        batch: (Range<Int>) throws -> Batch<Scalar>, progress: (Int) -> Void = { _ in }
+    ) throws {
+        let layouts = layers.map { layer in
+            ActivationFileWriter<Scalar>.Layer(name: layer.name, hookName: layer.hookName, positions: graph.keptPositions(of: layer),
+                                               features: layer.width, includesConstant: layer.name != "output", description: graph.describe(layer))
+        }
+        let writer = try ActivationFileWriter<Scalar>(path: path, layers: layouts, inputWidth: inputWidth, samples: samples, batchSize: batchSize,
                                                       deflateLevel: deflateLevel) { (file: HDF5File) throws(HDF5Error) in
             let root = file.attributes
             try root.set(format, for: "format")
-            try root.set(description.p, for: "p")
-            try root.set(description.split, for: "split")
-            try root.set(description.trainFraction, for: "train_fraction")
-            try root.set(description.splitSeed, for: "split_seed")
-            try root.set(indices.count, for: "n_samples")
-            // Its lineage: the identity of the model that computed it (`ArtefactLineage`).
-            try ArtefactLineage([.model: description.modelDigest]).write(to: file)
-            try root.set(description.runnerVersion, for: "runner_version")
-            try root.set(layers.map(\.rawValue).joined(separator: ","), for: "node_layers")
+            for (name, value) in header.attributes { try root.set(value, for: name) }
+            try root.set(count, for: "n_samples")
+            // Its lineage: the identity of the model (and dataset) that computed it.
+            try header.lineage.write(to: file)
+            try root.set(header.runnerVersion, for: "runner_version")
+            try root.set(layers.map(\.name).joined(separator: ","), for: "node_layers")
+            if let cut = header.lastPosition { try root.set(cut, for: "last_position") }
         }
-        var start = 0
-        while start < indices.count {
-            let end = min(start + batchSize, indices.count)
-            let batch = Array(indices[start..<end])
-            let tokens = batch.map(dataset.tokens)
-            let acts = model.forward(tokens)
-            try writer.append(layers.map { acts.layer($0.rawValue)! }, indices: batch, inputs: tokens.flatMap { $0.map { Int64($0) } },
-                              labels: batch.map(dataset.label))
-            start = end
-            progress(Double(start) / Double(max(indices.count, 1)))
+        for start in stride(from: 0, to: count, by: batchSize) {
+            let rows = start..<min(start + batchSize, count)
+            let b = try batch(rows)
+            try writer.append(b.activations, indices: b.indices, inputs: b.inputs, labels: b.labels)
+            progress(rows.upperBound)
         }
         try writer.close()
     }

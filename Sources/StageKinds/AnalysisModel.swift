@@ -38,6 +38,12 @@ struct AnalysisModel<Scalar: BLASScalar & HDF5Scalar> {
         }
     }
 
+    /// Whether the mod-add closed forms compute it.
+    var isClosedForm: Bool {
+        if case .closedForm = engine { return true }
+        return false
+    }
+
     /// The node layers `names` (names or hook names) in model order, or a failure naming the
     /// param and listing the model's node layers.
     func nodeLayers(_ names: [String], param: String) throws -> [NodeLayerGraph.NodeLayer] {

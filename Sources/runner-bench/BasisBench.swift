@@ -128,11 +128,19 @@ struct BasisBench {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = ModularAdditionDataset(p: model.config.dVocab - 1)
         let indices = data.split(trainFraction: 0.3, seed: 0).train
-        let description = ActivationFile.Description(p: data.p, split: "train", trainFraction: 0.3, splitSeed: 0, modelDigest: "bench", runnerVersion: "bench")
+        let header = ActivationFile.Header(attributes: [("p", .int(data.p)), ("split", .string("train"))], lineage: ArtefactLineage(), runnerVersion: "bench")
+        let layers = model.config.nodeLayers.all, modelGraph = model.config.nodeLayers.graph
+        let samples = ActivationFileWriter<Double>.SampleDescriptions(indices: "a·p + b", inputs: "[a, b, p]", labels: "(a + b) mod p")
         var sizes: [Int] = []
         let collect = try time {
             let path = dir + "/a\(sizes.count).h5"
-            try ActivationFile.write(model: model, dataset: data, indices: indices, layers: NodeLayer.allCases, description: description, to: path)
+            try ActivationFile.write(layers: layers, of: modelGraph, count: indices.count, inputWidth: 3, samples: samples, header: header, to: path,
+                                     batch: { rows in
+                let ids = Array(indices[rows]), tokens = ids.map(data.tokens)
+                let acts = model.forward(tokens)
+                return .init(activations: layers.map { acts.layer($0.name)! }, indices: ids, inputs: tokens.flatMap { $0.map { Int64($0) } },
+                             labels: ids.map(data.label))
+            })
             sizes.append((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
         }
         let raw = Double(indices.count * (3 * 129 + 129 + 129 + 114) * 8) / 1_048_576

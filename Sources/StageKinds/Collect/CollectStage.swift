@@ -58,7 +58,7 @@ public struct CollectStage: TypedStageKind {
             let rows = try StageDataset.split(split, of: file)
             try StageDataset.check(weights.config, fits: file)
             samples = StageSamples(name: split, source: .dataset(rows), task: StageSamples.Task(file.kind))
-            attributes = [("format", .string(ActivationFile.format)), ("dataset_kind", .string(file.kind.rawValue))]
+            attributes = [("dataset_kind", .string(file.kind.rawValue))]
             if case let .modularArithmetic(p) = file.content { attributes.append(("p", .int(p))) }
             attributes.append(("split", .string(split)))
             lineage = lineage.adding(.dataset, try StageDataset.digest(datasetPath))
@@ -69,7 +69,7 @@ public struct CollectStage: TypedStageKind {
             weights = ModelWeights(closedForm)
             samples = StageSamples(name: split, source: .pairs(data, params.split == .train ? train : params.split == .test ? test : Array(0..<data.count)),
                                    task: .modularArithmetic)
-            attributes = [("format", .string(ActivationFile.format)), ("p", .int(data.p)), ("split", .string(split)),
+            attributes = [("p", .int(data.p)), ("split", .string(split)),
                           ("train_fraction", .double(params.data.trainFraction)), ("split_seed", .int(params.data.splitSeed))]
         }
         let job = Job(samples: samples, weights: weights, lastPosition: params.lastPosition ?? samples.task.defaultLastPosition,
@@ -107,34 +107,16 @@ public struct CollectStage: TypedStageKind {
                 distinct.append(model.graph.layer(named: name)?.name ?? name)
             }
             let chosen = try model.nodeLayers(distinct, param: "layers")
-            let graph = model.graph
-            let layouts = chosen.map { layer in
-                ActivationFileWriter<Scalar>.Layer(name: layer.name, hookName: layer.hookName, positions: graph.keptPositions(of: layer),
-                                                   features: layer.width, includesConstant: layer.name != "output", description: graph.describe(layer))
-            }
-            let writer = try ActivationFileWriter<Scalar>(path: path, layers: layouts, inputWidth: samples.sequenceLength ?? 0,
-                                                          samples: sampleDescriptions(), batchSize: batchSize, deflateLevel: deflateLevel) {
-                (file: HDF5File) throws(HDF5Error) in
-                let root = file.attributes
-                for (name, value) in attributes { try root.set(value, for: name) }
-                try root.set(samples.count, for: "n_samples")
-                // Its lineage: the identity of the model (and dataset) that computed it.
-                try lineage.write(to: file)
-                try root.set(RunnerBuild.version, for: "runner_version")
-                try root.set(chosen.map(\.name).joined(separator: ","), for: "node_layers")
-                if case .network = model.engine, case .transformer = weights.config {
-                    try root.set(lastPosition.rawValue, for: "last_position")
-                }
-            }
-            var done = 0
-            for rows in samples.batches(of: batchSize) {
-                let batch = try samples.batch(rows, as: Scalar.self)
-                let acts = model.activations(batch.input, layers: chosen, threads: threads)
-                try writer.append(acts, indices: batch.ids, inputs: batch.storedInputs, labels: batch.labels)
-                done = rows.upperBound
-                progress(done)
-            }
-            try writer.close()
+            // The closed forms always cut after attention, as files of the mod-add study have always been.
+            var cut: String?
+            if case .transformer = weights.config, !model.isClosedForm { cut = lastPosition.rawValue }
+            let header = ActivationFile.Header(attributes: attributes, lineage: lineage, runnerVersion: RunnerBuild.version, lastPosition: cut)
+            try ActivationFile.write(layers: chosen, of: model.graph, count: samples.count, inputWidth: samples.sequenceLength ?? 0,
+                                     samples: sampleDescriptions(), header: header, to: path, batchSize: batchSize, deflateLevel: deflateLevel,
+                                     batch: { rows in
+                let b = try samples.batch(rows, as: Scalar.self)
+                return .init(activations: model.activations(b.input, layers: chosen, threads: threads), indices: b.ids, inputs: b.storedInputs, labels: b.labels)
+            }, progress: progress)
         }
 
         /// What `/sample_indices`, `/inputs` and `/labels` hold, by task.
