@@ -54,9 +54,22 @@ struct ModAddDataParameters: Sendable, Equatable {
 
     /// The dataset for a model, checking the model fits modular addition with this p.
     func dataset(for config: TransformerConfig) throws -> ModularAdditionDataset {
-        let p = self.p ?? config.dVocab - 1
-        guard config.dVocab == p + 1, config.dVocabOut == p + 1, config.nCtx == 3 else {
-            throw StageFailure("the model (d_vocab \(config.dVocab), d_vocab_out \(config.dVocabOut), n_ctx \(config.nCtx)) does not fit modular addition with p = \(p) (needs d_vocab = p + 1 and n_ctx = 3)")
+        try dataset(dVocab: config.dVocab, dVocabOut: config.dVocabOut, nCtx: config.nCtx)
+    }
+
+    /// The dataset for a model of any family: a transformer with n_ctx 3 and a vocabulary of
+    /// p + 1 in and out reads the pairs; an MLP cannot.
+    func dataset(for config: ModelConfig) throws -> ModularAdditionDataset {
+        guard case let .transformer(c) = config else {
+            throw StageFailure("the model (\(config.summary)) cannot read the mod-add pairs (token sequences); give the stage a 'dataset' input it can read")
+        }
+        return try dataset(dVocab: c.dVocab, dVocabOut: c.dVocabOut, nCtx: c.nCtx)
+    }
+
+    private func dataset(dVocab: Int, dVocabOut: Int, nCtx: Int) throws -> ModularAdditionDataset {
+        let p = self.p ?? dVocab - 1
+        guard dVocab == p + 1, dVocabOut == p + 1, nCtx == 3 else {
+            throw StageFailure("the model (d_vocab \(dVocab), d_vocab_out \(dVocabOut), n_ctx \(nCtx)) does not fit modular addition with p = \(p) (needs d_vocab = p + 1 and n_ctx = 3)")
         }
         return ModularAdditionDataset(p: p)
     }

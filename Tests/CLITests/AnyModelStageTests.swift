@@ -107,8 +107,11 @@ import Testing
     /// Two layers, d_model 8, 2 heads of 4, d_mlp 16, GELU, LN, n_ctx 8, byte vocabulary.
     static let languageModelConfig = #"{"n_layers": 2, "d_model": 8, "n_heads": 2, "d_head": 4, "d_mlp": 16, "d_vocab": 256, "d_vocab_out": 256, "n_ctx": 8, "act_fn": "gelu", "normalization_type": "LN", "eps": 1e-5}"#
 
-    static var languageModelShapes: [(String, [Int])] {
-        var shapes: [(String, [Int])] = [("embed.W_E", [256, 8]), ("pos_embed.W_pos", [8, 8])]
+    static var languageModelShapes: [(String, [Int])] { layerNormShapes(vocab: 256, nCtx: 8) }
+
+    /// TransformerLens names and shapes of a two-layer LN model with d_model 8, 2 heads of 4, d_mlp 16.
+    static func layerNormShapes(vocab: Int, nCtx: Int) -> [(String, [Int])] {
+        var shapes: [(String, [Int])] = [("embed.W_E", [vocab, 8]), ("pos_embed.W_pos", [nCtx, 8])]
         for l in 0..<2 {
             let b = "blocks.\(l)."
             shapes += [(b + "ln1.w", [8]), (b + "ln1.b", [8]), (b + "attn.W_Q", [2, 8, 4]), (b + "attn.W_K", [2, 8, 4]),
@@ -116,7 +119,7 @@ import Testing
                        (b + "attn.b_V", [2, 4]), (b + "attn.b_O", [8]), (b + "ln2.w", [8]), (b + "ln2.b", [8]),
                        (b + "mlp.W_in", [8, 16]), (b + "mlp.b_in", [16]), (b + "mlp.W_out", [16, 8]), (b + "mlp.b_out", [8])]
         }
-        return shapes + [("ln_final.w", [8]), ("ln_final.b", [8]), ("unembed.W_U", [8, 256]), ("unembed.b_U", [256])]
+        return shapes + [("ln_final.w", [8]), ("ln_final.b", [8]), ("unembed.W_U", [8, vocab]), ("unembed.b_U", [vocab])]
     }
 
     static let languageSpec = """
@@ -259,6 +262,50 @@ import Testing
         #expect(try generic.dataset("/mlp_act.0").shape == [3830, 1, 513 + 129])
         #expect(try fromFile.attributes.string(for: "dataset_sha256").count == 64)
         #expect(try !reference.attributes.contains("dataset_sha256"))
+    }
+
+    // MARK: Any transformer on the mod-add pairs
+
+    static let pairsSpec = """
+    {"pipeline": "pairs", "stages": {
+      "import": {"kind": "import-checkpoint", "inputs": {"checkpoint": {"file": "m/model.safetensors"}, "config": {"file": "m/config.json"}}},
+      "evaluate": {"kind": "evaluate", "inputs": {"model": "import:model"}, "params": {"splits": ["test"]}},
+      "collect": {"kind": "collect", "inputs": {"model": "import:model"}, "params": {"split": "test"}}
+    }}
+    """
+
+    @Test func aTwoLayerLayerNormTransformerWithNCtx3ReadsTheModAddPairsWithoutADataset() throws {
+        let ws = try Self.workspace(Self.pairsSpec, copying: [])
+        try FileManager.default.createDirectory(atPath: ws.path + "/m", withIntermediateDirectories: true)
+        try ModelImportStageTests.write(Self.layerNormShapes(vocab: 8, nCtx: 3), seed: 5, to: ws.path + "/m/model.safetensors")
+        ws.write("m/config.json", #"{"n_layers": 2, "d_model": 8, "n_heads": 2, "d_head": 4, "d_mlp": 16, "d_vocab": 8, "d_vocab_out": 8, "n_ctx": 3, "act_fn": "gelu", "normalization_type": "LN"}"#)
+        let run = try RunnerBinary.run(["run", "spec.json", "--plain"], in: ws.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+
+        // The test split of p = 7 (fraction 0.3, seed 0), scored at the last position.
+        let weights = try ModelArtefact.readWeights(ws.path + "/results/pairs/import/model")
+        let network = try FoldedNetwork<Double>(weights, lastPosition: .add_resid1)
+        let data = ModularAdditionDataset(p: 7)
+        let test = data.split(trainFraction: 0.3, seed: 0).test
+        var scores = LogitScores()
+        scores.add(logits: network.logits(tokens: test.map(data.tokens)), labels: test.map(data.label), ids: test)
+
+        let metrics = try Self.metrics(ws, "results/pairs/evaluate/metrics.json")
+        #expect(metrics["p"] as? Int == 7 && metrics["n_test"] as? Int == test.count && metrics["task"] == nil)
+        let split = try #require(metrics["test"] as? [String: Any])
+        #expect(split["n_samples"] as? Int == test.count)
+        #expect(split["wrong_pair_indices"] as? [Int] == scores.wrong)
+        #expect(abs((split["cross_entropy"] as? Double ?? 0) - scores.crossEntropy) <= 1e-12 * scores.crossEntropy)
+
+        let file = try HDF5File(path: ws.path + "/results/pairs/collect/activations.h5")
+        defer { try? file.close() }
+        #expect(try file.attributes.string(for: "node_layers") == "ln1.0,ln2.0,ln1.1,ln2.1,unembed,output")
+        #expect(try file.attributes.string(for: "last_position") == "add_resid1")
+        #expect(try file.dataset("/ln1.0").shape == [test.count, 3, 9])
+        #expect(try file.dataset("/ln2.0").shape == [test.count, 1, 9])
+        #expect(try file.dataset("/output").shape == [test.count, 1, 8])
+        let logits: [Double] = try file.dataset("/output").read()
+        #expect(Self.largestDifference(logits, network.logits(tokens: test.map(data.tokens)).elements) <= 1e-12)
     }
 
     // MARK: Models that do not fit their data

@@ -63,10 +63,9 @@ public struct CollectStage: TypedStageKind {
             attributes.append(("split", .string(split)))
             lineage = lineage.adding(.dataset, try StageDataset.digest(datasetPath))
         } else {
-            let closedForm = try StageInputs.model(modelPath)
-            let data = try params.data.dataset(for: closedForm.config)
+            weights = try StageInputs.modelWeights(modelPath).foldingLayerNorm()
+            let data = try params.data.dataset(for: weights.config)
             let (train, test) = try params.data.split(data, using: [split])
-            weights = ModelWeights(closedForm)
             samples = StageSamples(name: split, source: .pairs(data, params.split == .train ? train : params.split == .test ? test : Array(0..<data.count)),
                                    task: .modularArithmetic)
             attributes = [("p", .int(data.p)), ("split", .string(split)),

@@ -59,27 +59,24 @@ public struct EvaluateStage: TypedStageKind {
         if let datasetPath = context.inputs["dataset"]?.first {
             metrics = try evaluate(modelPath, on: datasetPath, params: params, threads: context.threads, progress: progress)
         } else {
-            metrics = try evaluatePairs(modelPath, params: params, progress: progress)
+            metrics = try evaluatePairs(modelPath, params: params, threads: context.threads, progress: progress)
         }
         try JSONArtefact.write(metrics, to: out)
     }
 
-    /// The mod-add pairs of the params, scored by the closed forms as they always were.
-    private func evaluatePairs(_ modelPath: String, params: EvaluateParameters, progress: ProgressSink) throws -> EvaluationMetrics {
-        let weights = try StageInputs.model(modelPath)
+    /// The mod-add pairs of the params, for any transformer with n_ctx 3 and a vocabulary of
+    /// p + 1 (the mod-add transformer through its closed forms, giving the bytes it always has).
+    private func evaluatePairs(_ modelPath: String, params: EvaluateParameters, threads: Int, progress: ProgressSink) throws -> EvaluationMetrics {
+        let weights = try StageInputs.modelWeights(modelPath).foldingLayerNorm()
         let data = try params.data.dataset(for: weights.config)
-        let splits = params.splits ?? Self.splitNames
-        let (train, test) = try params.data.split(data, using: splits)
-        var results = OrderedObject<EvaluationMetrics.Split>()
-        for (i, name) in splits.enumerated() {
-            let indices = name == "train" ? train : name == "test" ? test : Array(0..<data.count)
-            let m = params.dtype == .float32
-                ? FoldedTransformer<Float>(weights).evaluate(indices, dataset: data, batchSize: params.batchSize)
-                : FoldedTransformer<Double>(weights).evaluate(indices, dataset: data, batchSize: params.batchSize)
-            results.members.append((name, EvaluationMetrics.Split(samples: m.samples, accuracy: m.accuracy, wrong: m.wrong.count,
-                                                                  crossEntropy: m.crossEntropy, wrongPairIndices: m.wrong)))
-            progress.report(Double(i + 1) / Double(splits.count), name)
+        let names = params.splits ?? Self.splitNames
+        let (train, test) = try params.data.split(data, using: names)
+        let splits = names.map { name in
+            StageSamples(name: name, source: .pairs(data, name == "train" ? train : name == "test" ? test : Array(0..<data.count)), task: .modularArithmetic)
         }
+        let results = params.dtype == .float32
+            ? try score(splits, weights: weights, batchSize: params.batchSize, threads: threads, as: Float.self, progress: progress)
+            : try score(splits, weights: weights, batchSize: params.batchSize, threads: threads, as: Double.self, progress: progress)
         return EvaluationMetrics(p: data.p, trainFraction: params.data.trainFraction, splitSeed: params.data.splitSeed, dtype: params.dtype.rawValue,
                                  trainCount: train.count, testCount: test.count, splits: results)
     }
