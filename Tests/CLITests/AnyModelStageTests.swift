@@ -22,15 +22,9 @@ import Testing
     }}
     """
 
+    /// A workspace with `spec` and copies of the repository `files` at the same paths.
     static func workspace(_ spec: String, copying files: [String]) throws -> TemporaryDirectory {
-        let ws = TemporaryDirectory()
-        for file in files {
-            let target = ws.path + "/" + file
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: TemporaryDirectory.repositoryRoot + "/" + file, toPath: target)
-        }
-        ws.write("spec.json", spec)
-        return ws
+        try TemporaryDirectory.with(repositoryFiles: Dictionary(uniqueKeysWithValues: files.map { ($0, $0) }), texts: ["spec.json": spec])
     }
 
     static func metrics(_ ws: TemporaryDirectory, _ path: String) throws -> [String: Any] {
@@ -326,10 +320,9 @@ import Testing
          "it has no split 'all' (its splits: train, test)"),
     ])
     func aModelThatDoesNotFitItsDatasetFailsSayingWhyAndChangesNothing(stage: String, reason: String) throws {
-        let ws = try TemporaryDirectory.withSeed0Checkpoint(["datasets/text.txt": String(repeating: "abcdefghij", count: 10),
-                                                            "spec.json": Self.misfitBase + "}}"])
-        try FileManager.default.copyItem(atPath: TemporaryDirectory.repositoryRoot + "/datasets/mnist-5k/mnist_5k.csv.gz",
-                                         toPath: ws.path + "/datasets/mnist_5k.csv.gz")
+        let ws = try TemporaryDirectory.with(repositoryFiles: ["datasets/seed0.pt": "datasets/rib-modadd/seed0.pt",
+                                                              "datasets/mnist_5k.csv.gz": "datasets/mnist-5k/mnist_5k.csv.gz"],
+                                             texts: ["datasets/text.txt": String(repeating: "abcdefghij", count: 10), "spec.json": Self.misfitBase + "}}"])
         let good = try RunnerBinary.run(["run", "spec.json", "--plain"], in: ws.path)
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
         ws.write("bad.json", Self.misfitBase + ", " + stage + "}}")

@@ -17,13 +17,8 @@ import Testing
     static let text = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 20)
 
     static func workspace() throws -> TemporaryDirectory {
-        let ws = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: TemporaryDirectory.repositoryRoot + "/datasets/mnist-5k/mnist_5k.csv.gz",
-                                         toPath: ws.path + "/datasets/mnist_5k.csv.gz")
-        ws.write("datasets/text.txt", text)
-        ws.write("spec.json", spec)
-        return ws
+        try TemporaryDirectory.with(repositoryFiles: ["datasets/mnist_5k.csv.gz": "datasets/mnist-5k/mnist_5k.csv.gz"],
+                                    texts: ["datasets/text.txt": text, "spec.json": spec])
     }
 
     static func sha256(_ path: String) throws -> String {

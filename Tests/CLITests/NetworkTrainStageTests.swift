@@ -12,13 +12,8 @@ import Testing
 
     /// A workspace with the 5000 digits, a text file and `spec` as spec.json.
     static func workspace(_ spec: String) throws -> TemporaryDirectory {
-        let ws = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: TemporaryDirectory.repositoryRoot + "/datasets/mnist-5k/mnist_5k.csv.gz",
-                                         toPath: ws.path + "/datasets/mnist_5k.csv.gz")
-        ws.write("datasets/text.txt", text)
-        ws.write("spec.json", spec)
-        return ws
+        try TemporaryDirectory.with(repositoryFiles: ["datasets/mnist_5k.csv.gz": "datasets/mnist-5k/mnist_5k.csv.gz"],
+                                    texts: ["datasets/text.txt": text, "spec.json": spec])
     }
 
     /// The two datasets and, when given, the `train` stage.

@@ -32,9 +32,10 @@ import FoundationXML
     nonisolated(unsafe) static var workspaceToRemove: String?
 
     static func removeWorkspace() {
-        guard let path = workspaceToRemove else { return }
-        _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+w", path]).waitUntilExit()
-        try? FileManager.default.removeItem(atPath: path)
+        if let path = workspaceToRemove {
+            _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+w", path]).waitUntilExit()
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 
     static func json(_ path: String) throws -> [String: Any] {

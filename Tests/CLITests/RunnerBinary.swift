@@ -79,10 +79,19 @@ extension TemporaryDirectory {
 
     /// A workspace holding the reference seed-0 checkpoint as `datasets/seed0.pt`, and `files`.
     static func withSeed0Checkpoint(_ files: [String: String] = [:]) throws -> TemporaryDirectory {
+        try with(repositoryFiles: ["datasets/seed0.pt": "datasets/rib-modadd/seed0.pt"], texts: files)
+    }
+
+    /// A workspace holding copies of repository files (workspace path: repository path) and
+    /// the given texts (workspace path: content).
+    static func with(repositoryFiles copies: [String: String], texts: [String: String] = [:]) throws -> TemporaryDirectory {
         let ws = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: ws.path + "/datasets", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: repositoryRoot + "/datasets/rib-modadd/seed0.pt", toPath: ws.path + "/datasets/seed0.pt")
-        for (name, text) in files { ws.write(name, text) }
+        for (target, source) in copies {
+            let path = ws.path + "/" + target
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: repositoryRoot + "/" + source, toPath: path)
+        }
+        for (name, text) in texts { ws.write(name, text) }
         return ws
     }
 }

@@ -43,7 +43,7 @@ public enum NetworkTrainerCheckpoint {
         }
     }
 
-    struct Manifest: Codable {
+    struct Manifest: CheckpointManifest {
         var format: String
         var version: Int
         var scalar: String
@@ -102,17 +102,12 @@ public enum NetworkTrainerCheckpoint {
     /// its files are whole.
     public static func load<Objective: TrainingObjective>(from directory: String, objective: Objective,
                                                           settings: NetworkTrainingSettings) -> LoadResult<Objective> {
-        let path = directory + "/" + stateFile
-        guard let json = FileManager.default.contents(atPath: path) else { return .none }
-        guard let manifest = try? JSONDecoder().decode(Manifest.self, from: json) else {
-            return .unusable("\(stateFile) is not a network trainer checkpoint manifest")
-        }
-        guard manifest.format == format, manifest.version == version else {
-            return .unusable("\(stateFile) has format \(manifest.format) version \(manifest.version), expected \(format) version \(version)")
-        }
-        let scalar = TrainerCheckpoint.scalarName(Objective.Scalar.self)
-        guard manifest.scalar == scalar else {
-            return .unusable("the checkpoint is \(manifest.scalar), this run trains in \(scalar)")
+        let manifest: Manifest
+        switch TrainerCheckpoint.readManifest(Manifest.self, file: stateFile, in: directory, kind: "network trainer", format: format, version: version,
+                                              scalar: Objective.Scalar.self) {
+        case .absent: return .none
+        case let .unusable(reason): return .unusable(reason)
+        case let .read(m): manifest = m
         }
         let trainer: NetworkTrainer<Objective>
         do {

@@ -38,7 +38,7 @@ public enum TrainerCheckpoint {
         }
     }
 
-    struct Manifest: Codable {
+    struct Manifest: CheckpointManifest {
         var format: String
         var version: Int
         var scalar: String
@@ -55,6 +55,31 @@ public enum TrainerCheckpoint {
     }
 
     static func scalarName<Scalar: BLASScalar>(_: Scalar.Type) -> String { MemoryLayout<Scalar>.size == 8 ? "float64" : "float32" }
+
+    /// A manifest file as read: absent, not resumable (why), or read.
+    enum ManifestRead<M> {
+        case absent
+        case unusable(String)
+        case read(M)
+    }
+
+    /// Reads the manifest `file` in `directory` and checks what every trainer checkpoint's
+    /// manifest starts with: its format and version, and the precision it was trained in.
+    static func readManifest<M: CheckpointManifest, Scalar: BLASScalar>(
+        _ type: M.Type, file: String, in directory: String, kind: String, format: String, version: Int, scalar: Scalar.Type
+    ) -> ManifestRead<M> {
+        guard let json = FileManager.default.contents(atPath: directory + "/" + file) else { return .absent }
+        guard let manifest = try? JSONDecoder().decode(M.self, from: json) else {
+            return .unusable("\(file) is not a \(kind) checkpoint manifest")
+        }
+        guard manifest.format == format, manifest.version == version else {
+            return .unusable("\(file) has format \(manifest.format) version \(manifest.version), expected \(format) version \(version)")
+        }
+        guard manifest.scalar == scalarName(Scalar.self) else {
+            return .unusable("the checkpoint is \(manifest.scalar), this run trains in \(scalarName(Scalar.self))")
+        }
+        return .read(manifest)
+    }
 
     /// Writes `trainer`'s state into `directory` (created if needed).
     public static func save<Scalar: BLASScalar>(_ trainer: Trainer<Scalar>, bookkeeping: Bookkeeping, to directory: String) throws {
@@ -96,16 +121,11 @@ public enum TrainerCheckpoint {
     /// precision and its files are whole.
     public static func load<Scalar: BLASScalar>(from directory: String, configuration: TrainingConfiguration,
                                                 as: Scalar.Type = Scalar.self) -> LoadResult<Scalar> {
-        let path = directory + "/" + stateFile
-        guard let json = FileManager.default.contents(atPath: path) else { return .none }
-        guard let manifest = try? JSONDecoder().decode(Manifest.self, from: json) else {
-            return .unusable("\(stateFile) is not a trainer checkpoint manifest")
-        }
-        guard manifest.format == format, manifest.version == version else {
-            return .unusable("\(stateFile) has format \(manifest.format) version \(manifest.version), expected \(format) version \(version)")
-        }
-        guard manifest.scalar == scalarName(Scalar.self) else {
-            return .unusable("the checkpoint is \(manifest.scalar), this run trains in \(scalarName(Scalar.self))")
+        let manifest: Manifest
+        switch readManifest(Manifest.self, file: stateFile, in: directory, kind: "trainer", format: format, version: version, scalar: Scalar.self) {
+        case .absent: return .none
+        case let .unusable(reason): return .unusable(reason)
+        case let .read(m): manifest = m
         }
         guard manifest.configuration == configuration.canonicalJSON else {
             return .unusable("the checkpoint was written for another configuration (\(manifest.configuration))")
@@ -137,4 +157,12 @@ public enum TrainerCheckpoint {
             return .unusable("\(error)")
         }
     }
+}
+
+/// What the manifest of every trainer checkpoint holds first.
+protocol CheckpointManifest: Codable {
+    var format: String { get }
+    var version: Int { get }
+    /// "float32" or "float64".
+    var scalar: String { get }
 }
