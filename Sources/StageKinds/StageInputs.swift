@@ -41,6 +41,23 @@ enum StageInputs {
         }
     }
 
+    /// fit-basis's bases for a model of any family, checked against its node-layer `graph`:
+    /// each of `layers` is present, and every layer present has the graph's width.
+    static func bases(_ path: String, graph: NodeLayerGraph, layers: [NodeLayerGraph.NodeLayer] = []) throws -> [NodeLayerGraph.NodeLayer: InteractionBasis] {
+        try reading(path) {
+            let bases = try BasisFile.read(path, layers: graph.layers)
+            for layer in layers where bases[layer] == nil {
+                throw HDF5Error(.objectNotFound, file: path, isWriting: false,
+                                "it has no basis for node layer '\(layer.name)' (it has \(graph.layers.filter { bases[$0] != nil }.map(\.name).joined(separator: ", ")))")
+            }
+            for (layer, b) in bases where b.originalDimension != layer.width {
+                throw HDF5Error(.wrongShape, file: path, isWriting: false,
+                                "dataset '/\(layer.name)/C' has \(b.originalDimension) rows, but node layer \(layer.name) of the model (\(graph.config.summary)) has \(layer.width) features: the basis was fitted for another model")
+            }
+            return bases
+        }
+    }
+
     /// collect's node layers as (samples·positions) × features: every layer but `output`, and
     /// `output` too when asked. Each layer holds the same samples.
     static func activations(_ path: String, config: TransformerConfig, includingOutput: Bool = false) throws -> NodeLayerActivations {
