@@ -19,7 +19,7 @@ struct AnalysisModel<Scalar: BLASScalar & HDF5Scalar> {
     /// The model of `weights` (learned LayerNorm already folded) for samples of `positions`
     /// tokens, cut to the last position by `lastPosition`. The closed forms serve when the
     /// model is the one-layer mod-add transformer, the cut is after attention, and every
-    /// node layer asked for is one of theirs.
+    /// node layer asked for is one of theirs, unless `RUNNER_GENERIC_PATH=1` turns them off.
     init(_ weights: ModelWeights, positions: Int?, lastPosition: NodeLayerGraph.LastPosition, layers: [String]) throws {
         let network: FoldedNetwork<Scalar>
         do {
@@ -29,7 +29,7 @@ struct AnalysisModel<Scalar: BLASScalar & HDF5Scalar> {
         }
         graph = network.graph
         let closedFormLayers = TransformerActivations<Scalar>.layerNames
-        if lastPosition == .add_resid1, positions == nil || positions == 3,
+        if ClosedForms.allowed, lastPosition == .add_resid1, positions == nil || positions == 3,
            let names = try? graph.nodeLayers(layers).map(\.name), names.allSatisfy(closedFormLayers.contains),
            let w = try? TransformerWeights(weights) {
             engine = .closedForm(FoldedTransformer<Scalar>(w))
