@@ -136,6 +136,21 @@ import StageKinds
         #expect(p.instances.last?.name == "report")
     }
 
+    @Test func aWildcardKeyGathersTheInstancesThatMatchTheOtherKeys() throws {
+        let p = try resolve("""
+            {"pipeline": "s", "stages": {
+              "part": {"kind": "command", "foreach": {"seed": [0, 1], "shard": [0, 1, 2]}, "params": {"shell": "true", "outputs": {"sum": "s"}}},
+              "combine": {"kind": "command", "foreach": {"seed": [0, 1]}, "inputs": {"parts": "part@seed=${item.seed},shard=*:sum"},
+                          "params": {"shell": "true", "outputs": {"total": "t"}}}}}
+            """)
+        let combine1 = p.instances.first { $0.name == "combine@seed=1" }!
+        guard case let .stage(ids, output, fanIn) = combine1.inputs[0].source else { Issue.record("not a stage input"); return }
+        #expect(ids.map { p.instances[$0].name } == ["part@seed=1,shard=0", "part@seed=1,shard=1", "part@seed=1,shard=2"])
+        #expect(output == "sum")
+        #expect(fanIn)
+        #expect(combine1.dependencies.map { p.instances[$0].name } == ["part@seed=1,shard=0", "part@seed=1,shard=1", "part@seed=1,shard=2"])
+    }
+
     @Test func aTenThousandStageChainResolvesWithoutRecursionLimits() throws {
         var stages = ["\"s0\": {\"kind\": \"command\", \"params\": {\"shell\": \"true\", \"outputs\": {\"o\": \"o\"}}}"]
         for i in 1..<10_000 {

@@ -2,6 +2,9 @@
 /// - `train:model` — the one instance of `train`;
 /// - `train@seed=3:model` — the instance whose item has `seed` 3 (list several keys with commas);
 /// - `train@*:model` — every instance, in order (a fan-in);
+/// - `shard@seed=3,part=*:sum` — every instance whose item has `seed` 3, whatever its `part`,
+///   in order (a fan-in over the keys given as `*`: how a combine step gathers the shards of one
+///   seed);
 /// - the `:OUTPUT` part may be left out when the stage has exactly one output.
 struct InputReference: Equatable {
     enum Selector: Equatable {

@@ -322,18 +322,20 @@ struct StageExpander {
                                at: p.location, pointer: p.pointer, hint: Suggestion.hint(for: bad.0, in: keys))
                     continue
                 }
+                // `KEY=*` matches every value of KEY and makes the input a fan-in.
                 chosen = candidates.filter { c in
-                    pairs.allSatisfy { key, value in instances[c].item.first(where: { $0.0 == key })?.1.plainText == value }
+                    pairs.allSatisfy { key, value in value == "*" || instances[c].item.first(where: { $0.0 == key })?.1.plainText == value }
                 }
+                fanIn = pairs.contains { $0.1 == "*" }
                 if chosen.isEmpty {
                     sink.error("input '\(p.name)': no instance of '\(ref.stage)' matches '\(p.text)'", at: p.location, pointer: p.pointer,
                                hint: Suggestion.hint(for: StageInstance.name(stage: ref.stage, item: pairs.map { ($0.0, .string($0.1)) }),
                                                      in: candidates.map { instances[$0].name }) ?? "its instances: " + candidates.prefix(5).map { instances[$0].name }.joined(separator: ", "))
                     continue
                 }
-                if chosen.count > 1 {
+                if chosen.count > 1 && !fanIn {
                     sink.error("input '\(p.name)': '\(p.text)' matches \(chosen.count) instances of '\(ref.stage)'", at: p.location, pointer: p.pointer,
-                               hint: "give every foreach key (\(keys.joined(separator: ", "))) or take all with '\(ref.stage)@*'")
+                               hint: "give every foreach key (\(keys.joined(separator: ", "))), take all with '\(ref.stage)@*', or gather over a key with 'KEY=*'")
                     continue
                 }
             }
