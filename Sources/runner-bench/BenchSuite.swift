@@ -30,7 +30,7 @@ struct BenchSuite {
             changedStage(.fan, stages: 200, what: "1 middle + sink")
         case .chain10000:
             largeSpec(stages: 10_000)
-        case .forward, .basis, .training, .referencePipeline:
+        case .forward, .basis, .training, .referencePipeline, .anyModelLIB:
             break  // in-process, printed after the table (see main.swift)
         }
     }

@@ -11,6 +11,7 @@ enum Benchmark: String, CaseIterable {
     case basis = "basis"
     case training = "training"
     case referencePipeline = "reference-pipeline"
+    case anyModelLIB = "any-model-lib"
 
     var summary: String {
         switch self {
@@ -23,6 +24,7 @@ enum Benchmark: String, CaseIterable {
         case .forward: return "forward pass of all 12769 mod-add pairs, float64 and float32, next to BLAS GFLOP/s (in-process)"
         case .basis: return "seed 0: LIB/PCA builds, edges, ablations, bisection, Fourier labels, Leiden, collect (in-process)"
         case .training: return "ms per training epoch at p = 113 on one and two BLAS threads, GFLOP/s (in-process, target 25 ms); network trainer: LM step ms and tokens/s, MLP epoch s"
+        case .anyModelLIB: return "LIB on the authors' MNIST MLP (target 2 s, 300 MiB), a 2-layer LNPre GELU mod-add transformer (target 5 s), and a 2-layer LM with stochastic sources at 512 and 2048 sequences (peak RSS), one thread, cold"
         case .referencePipeline: return "pipelines/modadd-reference.json, 5 seeds, cold cache, -j 2 (target 60 s); cached rerun; restore; per-stage times"
         }
     }

@@ -30,11 +30,12 @@ struct RunnerBinary {
         let argv = [path] + arguments + ["--workspace", workspace.path]
         let clock = ContinuousClock()
         let start = clock.now
-        let status = try spawnAndWait(argv, outputPath: workspace.outputPath)
+        let (status, peak) = try spawnAndWait(argv, outputPath: workspace.outputPath)
         let elapsed = start.duration(to: clock.now)
         let result = RunnerResult(command: "runner " + arguments.joined(separator: " "),
                                   seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-                                  output: (try? String(contentsOfFile: workspace.outputPath, encoding: .utf8)) ?? "")
+                                  output: (try? String(contentsOfFile: workspace.outputPath, encoding: .utf8)) ?? "",
+                                  peakRSSMiB: peak)
         guard status == .exited(0) else { throw result.failure("\(status)") }
         return result
     }
@@ -51,7 +52,10 @@ struct RunnerBinary {
         }
     }
 
-    private func spawnAndWait(_ argv: [String], outputPath: String) throws(BenchFailure) -> ExitStatus {
+    /// The exit status and the peak resident set (MiB) of the largest process of the run's tree:
+    /// wait4 reports the child's high-water mark together with its waited-for descendants'
+    /// (the spawn server and every stage it ran).
+    private func spawnAndWait(_ argv: [String], outputPath: String) throws(BenchFailure) -> (ExitStatus, Double) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -67,11 +71,13 @@ struct RunnerBinary {
         guard error == 0 else { throw BenchFailure("cannot start \(path): \(String(cString: strerror(error)))") }
 
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw BenchFailure("waitpid: \(String(cString: strerror(errno)))") }
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            guard errno == EINTR else { throw BenchFailure("wait4: \(String(cString: strerror(errno)))") }
         }
         // The W* macros are not imported into Swift: low 7 bits are the signal, 0 for a normal exit.
-        return status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+        let exit: ExitStatus = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+        return (exit, Double(usage.ru_maxrss) / 1024)
     }
 }
 
@@ -80,6 +86,8 @@ struct RunnerResult {
     var command: String
     var seconds: Double
     var output: String
+    /// The peak resident set of the run's largest process (runner, spawn server or a stage).
+    var peakRSSMiB: Double = .nan
 
     var lines: [Substring] { output.split(separator: "\n") }
 

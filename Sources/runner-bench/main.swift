@@ -101,6 +101,17 @@ if options.selected.contains(.referencePipeline) {
     }
 }
 
+if options.selected.contains(.anyModelLIB) {
+    Console.out("")
+    do {
+        let anyModelScratch = try ScratchSpace()
+        defer { anyModelScratch.removeAll() }
+        try AnyModelLIBBench(runner: runner, scratch: anyModelScratch).run()
+    } catch {
+        report.recordFailure("any-model-lib", error)
+    }
+}
+
 Console.out("")
 Console.out("load average at end: \(Machine.loadAverage)")
 if report.failures > 0 {
