@@ -21,6 +21,19 @@ public struct LayerStatistics: Sendable {
 
     public var width: Int { mean.count }
 
+    /// Statistics already accumulated elsewhere (a shard's, or several shards' merged): `count`
+    /// rows with mean `mean` and centred sum Σ(f − μ)ᵀ(f − μ).
+    public init(count: Int, mean: [Double], centredSum: Matrix<Double>, hasConstant: Bool = true) {
+        precondition(centredSum.rows == mean.count && centredSum.columns == mean.count, "a centred sum of another width")
+        self.count = count
+        self.mean = mean
+        self.centredSum = centredSum
+        self.hasConstant = hasConstant
+    }
+
+    /// Σ(f − μ)ᵀ(f − μ) over the rows so far: with `count` and `mean`, what a shard hands on.
+    public var centredSumOfSquares: Matrix<Double> { centredSum }
+
     /// Adds a batch of activation rows (each row one sample-position).
     public mutating func add(_ batch: Matrix<Double>) {
         precondition(batch.columns == width, "batch of width \(batch.columns) for statistics of width \(width)")

@@ -22,12 +22,24 @@ struct PartialFile {
         case edges
     }
 
-    enum Rule: String, Sendable { case sum, rows }
+    enum Rule: String, Sendable {
+        /// Matrices add.
+        case sum
+        /// Row blocks stack.
+        case rows
+        /// A (d+1) × d matrix: the mean (row 0) and the centred sum Σ(f − μ)ᵀ(f − μ) of `count`
+        /// rows, merged by Chan's pairwise update (exact in exact arithmetic, and free of the
+        /// cancellation raw second moments suffer when means are large).
+        case moments
+    }
 
     struct Entry: Sendable {
         var name: String
         var matrix: Matrix<Double>
         var rule: Rule
+        /// How many samples (or sample-positions) the sum covers: shards over samples add their
+        /// counts, shards over output directions cover the same ones.
+        var count: Int
         /// For `rows`: where this shard's rows go among `totalRows`.
         var firstRow = 0
         var totalRows = 0
@@ -55,6 +67,7 @@ struct PartialFile {
             try file.createDataset("/" + e.name, matrix: e.matrix)
             let a = file.attributes(of: "/" + e.name)
             try a.set(e.rule.rawValue, for: "combine")
+            try a.set(e.count, for: "count")
             if e.rule == .rows {
                 try a.set(e.firstRow, for: "first_row")
                 try a.set(e.totalRows, for: "total_rows")
@@ -89,12 +102,12 @@ struct PartialFile {
         for name in try file.datasetNames() {
             let a = file.attributes(of: "/" + name)
             let ruleName = try a.string(for: "combine")
-            guard let rule = Rule(rawValue: ruleName) else { throw invalid("attribute 'combine' of '/\(name)' is '\(ruleName)' (expected sum or rows)") }
+            guard let rule = Rule(rawValue: ruleName) else { throw invalid("attribute 'combine' of '/\(name)' is '\(ruleName)' (expected sum, rows or moments)") }
             let m: Matrix<Double> = try file.matrix("/" + name)
             if let i = m.elements.firstIndex(where: { !$0.isFinite }) {
                 throw invalid("dataset '/\(name)' holds \(m.elements[i]) at [\(i / max(m.columns, 1)), \(i % max(m.columns, 1))]")
             }
-            var e = Entry(name: name, matrix: m, rule: rule)
+            var e = Entry(name: name, matrix: m, rule: rule, count: try a.int(for: "count"))
             if rule == .rows {
                 e.firstRow = try a.int(for: "first_row")
                 e.totalRows = try a.int(for: "total_rows")
@@ -107,7 +120,8 @@ struct PartialFile {
 
     /// The shards' sums added up, in shard order: the shards must be one whole (indices 0..<K,
     /// each once, the same axis), of the same part, lineage and settings, and hold the same
-    /// datasets of the same shapes. `names` are the inputs as the user knows them, for messages.
+    /// datasets of the same shapes. Counts add over samples and must agree over output
+    /// directions. `names` are the inputs as the user knows them, for messages.
     static func combine(_ parts: [PartialFile], names: [String]) throws -> PartialFile {
         guard let first = parts.first else { throw StageFailure("input 'parts' holds no partial file") }
         func fail(_ i: Int, _ problem: String) -> StageFailure { StageFailure("input 'parts': \(names[i]): \(problem)") }
@@ -143,6 +157,16 @@ struct PartialFile {
                 }
                 pieces.append(other)
             }
+            let counts = pieces.map(\.count)
+            let count: Int
+            if shard0.over == .samples {
+                count = counts.reduce(0, +)
+            } else {
+                guard counts.allSatisfy({ $0 == counts[0] }) else {
+                    throw StageFailure("input 'parts': dataset '/\(e.name)' covers \(counts.map(String.init).joined(separator: ", ")) samples in shards 0...\(counts.count - 1); shards over output directions must cover the same samples")
+                }
+                count = counts[0]
+            }
             switch e.rule {
             case .sum:
                 var total = pieces[0].matrix
@@ -152,7 +176,16 @@ struct PartialFile {
                     }
                     total = total + piece.matrix
                 }
-                combined.append(Entry(name: e.name, matrix: total, rule: .sum))
+                combined.append(Entry(name: e.name, matrix: total, rule: .sum, count: count))
+            case .moments:
+                var total = pieces[0]
+                for (k, piece) in pieces.enumerated().dropFirst() {
+                    guard piece.matrix.rows == total.matrix.rows, piece.matrix.columns == total.matrix.columns else {
+                        throw StageFailure("input 'parts': dataset '/\(e.name)' is \(piece.matrix.rows)×\(piece.matrix.columns) in shard \(k) but \(total.matrix.rows)×\(total.matrix.columns) in shard 0")
+                    }
+                    total = Self.mergingMoments(total, piece)
+                }
+                combined.append(total)
             case .rows:
                 var next = 0
                 for (k, piece) in pieces.enumerated() {
@@ -164,9 +197,23 @@ struct PartialFile {
                 guard next == e.totalRows else {
                     throw StageFailure("input 'parts': the shards hold \(next) of the \(e.totalRows) rows of dataset '/\(e.name)'")
                 }
-                combined.append(Entry(name: e.name, matrix: Matrix.vstack(pieces.map(\.matrix)), rule: .rows, firstRow: 0, totalRows: next))
+                combined.append(Entry(name: e.name, matrix: Matrix.vstack(pieces.map(\.matrix)), rule: .rows, count: count, firstRow: 0, totalRows: next))
             }
         }
         return PartialFile(part: first.part, shard: nil, lineage: first.lineage, settings: first.settings, entries: combined)
+    }
+
+    /// Chan's update of two (mean; centred sum) entries over disjoint rows.
+    static func mergingMoments(_ a: Entry, _ b: Entry) -> Entry {
+        let d = a.matrix.columns
+        let total = a.count + b.count
+        guard a.count > 0 else { return Entry(name: a.name, matrix: b.matrix, rule: .moments, count: total) }
+        guard b.count > 0 else { return a }
+        let delta = (0..<d).map { b.matrix[0, $0] - a.matrix[0, $0] }
+        let weight = Double(a.count) * Double(b.count) / Double(total)
+        var m = a.matrix + b.matrix
+        for j in 0..<d { m[0, j] = a.matrix[0, j] + delta[j] * Double(b.count) / Double(total) }
+        for i in 0..<d { for j in 0..<d { m[i + 1, j] += weight * delta[i] * delta[j] } }
+        return Entry(name: a.name, matrix: m, rule: .moments, count: total)
     }
 }
