@@ -108,6 +108,11 @@ public struct SectionEdges: Sendable {
         let blocks = (samples + block - 1) / block
         let chunk = featuresPerPass(batchSize: block)
         let results = ConcurrentResults<Matrix<Double>>(count: blocks)
+        // The workers are the parallelism: each runs its products on one BLAS thread (OpenBLAS
+        // threads of concurrent callers spin against each other, measured at 3x the system time).
+        let blasThreads = BLASThreads.count, parallel = min(threads, blocks) > 1 && blasThreads > 1
+        if parallel { BLASThreads.set(1) }
+        defer { if parallel { BLASThreads.set(blasThreads) } }
         ParallelWork.forEach(tasks: blocks, threads: threads) { index in
             let first = index * block, count = min(block, samples - first)
             let f = activations.rows(first * pIn..<(first + count) * pIn)
@@ -188,6 +193,16 @@ public struct SectionEdges: Sendable {
                     }
                 }
             }
+            // One α point (the gradient rule): Ĵ of each (direction, sample) is squared as it is
+            // formed, without holding every Ĵ of the block.
+            if options.formula == .squared && options.integration.points.count == 1 {
+                let (alpha, weight) = options.integration.points[0]
+                let tape = section.forward(alpha == 1 ? x : alpha * x).tape
+                let gh = section.backward(g, tape: tape, directions: directions, through: coordinates)
+                Self.addSquares(into: &sum, row: features.lowerBound - rows.lowerBound, gradients: gh, features: fHat, mixes: mixes,
+                                featureCount: features.count, samples: samples, positions: pIn, scale: weight)
+                continue
+            }
             // Ĵ of every (direction, sample), integrated over α before it is squared.
             var jHat = [Double](repeating: 0, count: options.formula == .squared ? directions * samples * rin : 0)
             for (alpha, weight) in options.integration.points {
@@ -229,6 +244,39 @@ public struct SectionEdges: Sendable {
             }
         }
         return sum
+    }
+
+    /// sum[row + f, j] += Σ_{k of feature f, b} (scale · Σ_s gradients[k, b, s, j] · features[b, s, j])²:
+    /// the squared gradient × input of one α point, input positions summed before squaring.
+    static func addSquares(into sum: inout Matrix<Double>, row: Int, gradients: Matrix<Double>, features: Matrix<Double>, mixes: Int, featureCount: Int,
+                           samples: Int, positions: Int, scale: Double) {
+        let width = features.columns
+        var term = [Double](repeating: 0, count: width)
+        sum.elements.withUnsafeMutableBufferPointer { sp in
+            gradients.elements.withUnsafeBufferPointer { gp in
+                features.elements.withUnsafeBufferPointer { fp in
+                    term.withUnsafeMutableBufferPointer { tp in
+                        for feature in 0..<featureCount {
+                            let target = sp.baseAddress! + (row + feature) * width
+                            for k in (feature * mixes)..<((feature + 1) * mixes) {
+                                for b in 0..<samples {
+                                    for j in 0..<width { tp[j] = 0 }
+                                    for s in 0..<positions {
+                                        let g = gp.baseAddress! + ((k * samples + b) * positions + s) * width
+                                        let f = fp.baseAddress! + (b * positions + s) * width
+                                        for j in 0..<width { tp[j] += g[j] * f[j] }
+                                    }
+                                    for j in 0..<width {
+                                        let v = scale * tp[j]
+                                        target[j] += v * v
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// out[k, b, j] += scale · Σ_s gradients[k, b, s, j] · features[b, s, j]: the gradient times

@@ -73,7 +73,7 @@ public extension NetworkSection {
         let passing = slope.reduce(0) { $1 != 0 ? $0 + 1 : $0 }
         guard 4 * passing < 3 * slope.count else { return nil }
         let foldedT = folded.transposed   // units × r
-        var out = Matrix<Scalar>(rows: directions * samples, columns: r)
+        var out = Matrix<Scalar>.uninitialized(rows: directions * samples, columns: r)
         var gathered = [Scalar](repeating: 0, count: directions * units)
         var rows = [Scalar](repeating: 0, count: units * r)
         out.elements.withUnsafeMutableBufferPointer { op in
@@ -89,7 +89,10 @@ public extension NetworkSection {
                                     (bp.baseAddress! + count * r).update(from: fp.baseAddress! + u * r, count: r)
                                     count += 1
                                 }
-                                guard count > 0 else { continue }
+                                guard count > 0 else {
+                                    for k in 0..<directions { (op.baseAddress! + (k * samples + b) * r).update(repeating: 0, count: r) }
+                                    continue
+                                }
                                 // Rows k·samples + b of the output: stride samples·r.
                                 Scalar.gemm(transposeA: false, transposeB: false, m: directions, n: r, k: count, alpha: 1, a: ap.baseAddress!, lda: units,
                                             b: bp.baseAddress!, ldb: r, beta: 0, c: op.baseAddress! + b * r, ldc: samples * r)
