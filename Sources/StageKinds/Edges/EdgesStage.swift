@@ -5,8 +5,11 @@ import Interpretability
 import Model
 import Numerics
 
-/// `edges`: the squared interaction edges between consecutive node layers for a fitted basis
-/// (lib-method.md §7), with their sparsity.
+/// `edges`: the interaction edges between consecutive node layers of a fitted basis
+/// (lib-general §4), with their sparsity, on any model. The mod-add transformer's closed forms
+/// (`InteractionEdges`) compute them when the basis holds its four node layers and the options
+/// are theirs (squared, exact, one integration rule); every other case goes through the
+/// sections' vector-Jacobian products (`SectionEdges`).
 public struct EdgesStage: TypedStageKind {
     public typealias Parameters = EdgesParameters
 
@@ -14,23 +17,25 @@ public struct EdgesStage: TypedStageKind {
 
     public let name = "edges"
     public let version = 3
-    public let summary = "Squared interaction edges between consecutive node layers for a fitted basis → edges.h5 + edges.json."
+    public let summary = "Interaction edges between consecutive node layers of a fitted basis, on any model → edges.h5 + edges.json."
 
-    public func problems(in params: EdgesParameters) -> [ParameterProblem] {
-        do { _ = try params.edgeIntegration() } catch {
-            return [ParameterProblem(["steps"], error.description)]
-        }
-        return []
+    public func problems(in params: EdgesParameters) -> [ParameterProblem] { params.problems }
+
+    /// The params added after `integration` and `steps` stay out of the key at their defaults,
+    /// so the specs written before them keep their keys (and results).
+    public func keyParams(_ params: StageParams) -> JSONValue {
+        guard let members = params.value.objectValue else { return params.value }
+        return .object(members.filter { name, value in EdgesParameters.keyNeutralDefaults[name] != value })
     }
 
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact"),
-         InputSpec("activations", doc: "collect's activations of the train split"),
-         InputSpec("basis", doc: "fit-basis's basis.h5 (LIB or PCA)")]
+         InputSpec("activations", doc: "collect's activations, holding the input layer of every section"),
+         InputSpec("basis", doc: "fit-basis's basis.h5 (LIB or PCA): edges run between each consecutive pair of the node layers it holds")]
     }
 
     public func outputs(for params: EdgesParameters) -> [OutputDeclaration] {
-        [OutputDeclaration(name: "edges", path: "edges.h5", doc: "per section (keyed by its input layer): E, rib_out × rib_in"),
+        [OutputDeclaration(name: "edges", path: "edges.h5", doc: "per section (a group keyed by its input layer): E, r_out × r_in, with the section's output layer, formula and integration"),
          OutputDeclaration(name: "summary", path: "edges.json", doc: "sums, maxima, top edges and sparsity per section")]
     }
 
@@ -39,47 +44,45 @@ public struct EdgesStage: TypedStageKind {
               let basisPath = context.inputs["basis"]?.first, let out = context.outputs["edges"], let summary = context.outputs["summary"] else {
             throw StageFailure("the stage needs 'model', 'activations' and 'basis' inputs")
         }
-        let weights = try StageInputs.model(modelPath)
-        let model = FoldedTransformer<Double>(weights)
-        let layers = weights.config.nodeLayers
-        let bases = try StageInputs.bases(basisPath, config: weights.config, layers: layers.all)
-        let activations = try StageInputs.activations(actPath, config: weights.config)
-        // The activations need only come from the model: edges may be taken on other samples
-        // than the basis was fitted on.
-        let modelInput = try LineageInput.model(modelPath)
-        let basisInput = try LineageInput.hdf5(basisPath, role: "basis"), collected = try LineageInput.hdf5(actPath, role: "activations")
-        try basisInput.require(.model, of: modelInput, remedy: "fit the basis on this model, or give the model it was fitted on")
-        try collected.require(.model, of: modelInput, remedy: "collect the activations from this model")
-        let lineage = ArtefactLineage([.model: modelInput.digest, .activations: collected.digest, .basis: basisInput.digest])
-        let integration: EdgeIntegration
-        do { integration = try params.edgeIntegration() } catch { throw StageFailure(error.description) }
-        progress.report(0.1, "inputs read; edges with \(integration)")
-        let edges = InteractionEdges.all(model: model, activations: activations, bases: bases, integration: integration, threads: context.threads)
-        progress.report(0.9, "edges computed")
-
-        let file = try HDF5File(path: out, mode: .create)
-        try file.attributes.set("runner-edges/1", for: "format")
-        try lineage.write(to: file)
-        try file.attributes.set("E[i, j]: edge from input feature j to output feature i (squared gradient × input, train mean)", for: "description")
-        var sections = OrderedObject<EdgesSummary.Section>()
-        for layer in layers.sectionInputs {
-            let e = edges[layer]!
-            let next = layers.next(after: layer)!
-            try file.createGroup("/" + layer.name)
-            try file.createDataset("/" + layer.name + "/E", matrix: e)
-            try file.attributes(of: "/" + layer.name).set(next.name, for: "out_node_layer")
-            sections.members.append((layers.sectionName(from: layer)!, Self.describe(e, outputHasConstant: next != layers.output)))
+        let (integration, problems) = params.integrationBySection()
+        guard let integration else { throw StageFailure(problems.map(\.message).joined(separator: "; ")) }
+        let weights = try StageInputs.modelWeights(modelPath)
+        if let closed = closedForms(weights, basis: basisPath, params: params, integration: integration) {
+            try ModAddEdges(model: closed, integration: integration.uniform!, threads: context.threads)
+                .run(modelPath: modelPath, activations: actPath, basis: basisPath, edges: out, summary: summary, progress: progress)
+        } else {
+            try GeneralEdges(weights: weights.foldingLayerNorm(), params: params, integration: integration, threads: context.threads)
+                .run(modelPath: modelPath, activations: actPath, basis: basisPath, edges: out, summary: summary, progress: progress)
         }
-        try file.attributes.set(integration.rule.rawValue, for: "integration")
-        try file.attributes.set(integration.steps, for: "integration_steps")
-        try file.close()
-        // The summary records the edges it describes too (see fit-basis's summary).
-        let described = lineage.adding(.edges, try SHA256.hex(fileAt: out))
-        try JSONArtefact.write(EdgesSummary(basis: bases[layers.ln1]?.kind.rawValue ?? "?", lineage: described,
-                                            integration: .init(rule: integration.rule.rawValue, steps: integration.steps), sections: sections),
-                               to: summary)
     }
 
+    /// The mod-add transformer when its closed forms give the edges asked for: the model is
+    /// one, they are allowed (`ClosedForms`), the options are squared, exact and one rule, and
+    /// the basis holds exactly its four node layers (or cannot be read, which they report as
+    /// they always have).
+    func closedForms(_ weights: ModelWeights, basis: String, params: EdgesParameters, integration: IntegrationBySection) -> TransformerWeights? {
+        guard ClosedForms.allowed, params.formula == .squared, params.stochasticSources == 0, integration.uniform != nil,
+              let model = try? TransformerWeights(weights) else { return nil }
+        let layers = model.config.nodeLayers
+        guard let held = Self.heldLayers(basis, graph: layers.graph) else { return model }
+        return held == layers.all ? model : nil
+    }
+
+    /// The node layers of `graph` a basis file holds a group for, in model order; nil when it
+    /// cannot be read as HDF5 (the stage's readers then say why).
+    static func heldLayers(_ path: String, graph: NodeLayerGraph) -> [NodeLayerGraph.NodeLayer]? {
+        guard PathKind.problem(reading: path, expected: "an HDF5 file") == nil, let file = try? HDF5File(path: path, mode: .readOnly) else { return nil }
+        defer { try? file.close() }
+        var held: [NodeLayerGraph.NodeLayer] = []
+        for layer in graph.layers {
+            guard let present = try? file.contains("/" + layer.name) else { return nil }
+            if present { held.append(layer) }
+        }
+        return held
+    }
+
+    /// The summary of one section's E. `outputHasConstant`: whether output feature 0 is the
+    /// constant (every layer but the logits).
     static func describe(_ e: Matrix<Double>, outputHasConstant: Bool) -> EdgesSummary.Section {
         var top: [(Int, Int, Double)] = []
         var maxNonConst = 0.0

@@ -43,16 +43,23 @@ public struct EdgesSummary: Codable, Sendable, Equatable {
         public var edgeMass90: Int
         public var edgeMass99: Int
         public var gini: Double
+        /// The section's formula, integration rule and stochastic sources, written by the
+        /// general path (absent from the mod-add closed forms' summaries, which use the root's).
+        public var formula: String? = nil
+        public var integration: Integration? = nil
+        public var stochasticSources: Int? = nil
 
         enum CodingKeys: String, CodingKey {
             case shape, sum, maxNonConstant = "max_nonconst", constantColumnSum = "const_column_sum", row0Sum = "row0_sum"
             case topNonConstant = "top10_nonconst", edges, edgeMass90 = "edge_mass_90", edgeMass99 = "edge_mass_99", gini
+            case formula, integration, stochasticSources = "stochastic_sources"
         }
     }
 
-    /// "lib" or "pca".
+    /// "lib" or "pca" (the kind of the first layer's basis).
     public var basis: String
     public var lineage: ArtefactLineage
+    /// The rule of every section, or "per-section" with the shared steps when they differ.
     public var integration: Integration
     public var sections: OrderedObject<Section>
 
