@@ -112,3 +112,45 @@ import Testing
         #expect(layers["layers.0"]?["orig_dim"] as? Int == 785)
     }
 }
+
+/// fit-basis on a two-layer LayerNorm language model through the general path: LN-variance
+/// isolation, stochastic position sources, a rotated final layer and means and grams from a
+/// second activation file.
+@Suite(.serialized) struct LanguageModelBasisStageTests {
+    static let spec = """
+    {"pipeline": "lm", "stages": {
+      "import": {"kind": "import-checkpoint", "inputs": {"checkpoint": {"file": "lm/model.safetensors"}, "config": {"file": "lm/config.json"}}},
+      "text": {"kind": "dataset", "inputs": {"data": {"file": "lm/text.txt"}}, "params": {"source": "text", "n_ctx": 8, "split": "ordered", "train_fraction": 0.8}},
+      "collect": {"kind": "collect", "inputs": {"model": "import:model", "dataset": "text:dataset"},
+                  "params": {"split": "train", "layers": ["ln1_out.0", "attn_in.0", "ln2.0", "ln1.1", "unembed"]}},
+      "grams": {"kind": "collect", "inputs": {"model": "import:model", "dataset": "text:dataset"},
+                "params": {"split": "test", "layers": ["ln1_out.0", "attn_in.0", "ln2.0", "ln1.1", "unembed"]}},
+      "lib": {"kind": "fit-basis", "inputs": {"model": "import:model", "activations": "collect:activations", "gram_activations": "grams:activations"},
+              "params": {"layers": ["ln1_out.0", "attn_in.0", "ln2.0", "ln1.1", "unembed"], "rotate_final_node_layer": true,
+                         "stochastic_sources_pos": 1, "seed": 3, "batch_size": 4}}
+    }}
+    """
+
+    @Test func aLayerNormLanguageModelGetsItsBasesThroughTheGeneralSections() throws {
+        let ws = try AnyModelStageTests.workspace(Self.spec, copying: [])
+        try FileManager.default.createDirectory(atPath: ws.path + "/lm", withIntermediateDirectories: true)
+        try ModelImportStageTests.write(AnyModelStageTests.languageModelShapes, seed: 11, to: ws.path + "/lm/model.safetensors")
+        ws.write("lm/config.json", AnyModelStageTests.languageModelConfig)
+        ws.write("lm/text.txt", String(repeating: "It was the best of times, it was the worst of times. ", count: 6))
+        let run = try RunnerBinary.run(["run", "spec.json", "--plain"], in: ws.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let basis = try HDF5File(path: ws.path + "/results/lm/lib/basis.h5")
+        defer { try? basis.close() }
+        #expect(try basis.attributes.string(for: "node_layers") == "ln1_out.0,attn_in.0,ln2.0,ln1.1,unembed")
+        #expect(try basis.attributes.int(for: "stochastic_sources_pos") == 1)
+        #expect(try basis.attributes(of: "/unembed").string(for: "kind") == "pca")
+        #expect(try basis.attributes(of: "/ln1_out.0").string(for: "kind") == "lib")
+        // ln1_out.0 = (σ², residual): feature 1 reads the variance coordinate alone (§9 item 6).
+        let cPlus: Matrix<Double> = try basis.matrix("/ln1_out.0/C_pinv")
+        #expect(cPlus.columns == 10 && abs(cPlus[1, 0]) > 1e-6)
+        #expect((1..<cPlus.columns).allSatisfy { abs(cPlus[1, $0]) <= 1e-12 })
+        #expect((2..<cPlus.rows).allSatisfy { abs(cPlus[$0, 0]) <= 1e-12 })
+        let identity = cPlus * (try basis.matrix("/ln1_out.0/C") as Matrix<Double>)
+        #expect(identity.maxAbsDifference(.identity(identity.rows)) <= 1e-6)
+    }
+}
