@@ -6,8 +6,8 @@ import Testing
 
 /// fit-basis on the authors' MNIST MLP through the CLI (import → dataset → collect →
 /// fit-basis, LIB and PCA, all 5000 digits, float64, centred, threshold 1e-15), and the
-/// invariants of lib-general §9 on what it wrote: C⁺C = I on the kept space, Λ ordered, the
-/// features' covariance diag(Λ) (item 7), and on the linear last section the edge sums
+/// invariants of lib-general §9 on what it wrote: C⁺C = I on the kept space, Λ (or D) ordered,
+/// the features' covariance diag(Λ) (or diag(D)) (item 7), for LIB and PCA, and on the linear last section the edge sums
 /// Σ_i E[i,j] = Λ_j and Σ E = tr(R⁺·M′·R⁺ᵀ) for LIB and PCA alike (item 9).
 @Suite(.serialized) struct AnyModelBasisStageTests {
     static let spec = """
@@ -59,23 +59,23 @@ import Testing
         #expect(try lib.attributes.string(for: "node_layers") == "layers.0,layers.1,layers.2,output")
         #expect(try lib.attributes(of: "/output").string(for: "kind") == "identity")
 
-        for layer in ["layers.0", "layers.1", "layers.2"] {
-            let b = try StoredBasis(lib, layer)
+        for (kind, file) in [("lib", lib), ("pca", pca)] { for layer in ["layers.0", "layers.1", "layers.2"] {
+            let b = try StoredBasis(file, layer)
             #expect(b.kept <= b.values.count && b.rankAboveRoundOff <= b.values.count)
             // Λ: the constant first, then descending.
-            #expect(zip(b.values.dropFirst(), b.values.dropFirst(2)).allSatisfy { $0 >= $1 }, "\(layer) Λ order")
+            #expect(zip(b.values.dropFirst(), b.values.dropFirst(2)).allSatisfy { $0 >= $1 }, "\(kind) \(layer) Λ order")
             // C⁺C = I on the kept features above round-off.
             let trusted = min(b.kept, b.rankAboveRoundOff)
             let product = b.cPlus.rows(0..<trusted) * b.c.columns(0..<trusted)
-            #expect(product.maxAbsDifference(.identity(trusted)) <= 1e-8, "\(layer) C⁺C")
+            #expect(product.maxAbsDifference(.identity(trusted)) <= 1e-8, "\(kind) \(layer) C⁺C")
             // Item 7: the features' covariance is diag(Λ) (relative to the largest Λ).
             let yc = b.uncentredC
             let covariance = yc.multiplied(by: b.gram * yc, transposeSelf: true)
             var diagonal = Matrix<Double>(rows: b.kept, columns: b.kept)
             for j in 0..<b.kept { diagonal[j, j] = b.values[j] }
             let error = covariance.maxAbsDifference(diagonal) / (b.values.max() ?? 1)
-            #expect(error <= 1e-9, "\(layer) covariance off diag(Λ) by \(error)")
-        }
+            #expect(error <= 1e-9, "\(kind) \(layer) covariance off diag(Λ) by \(error)")
+        } }
 
         // Item 9 on the linear last section layers.2 → output (the logits unrotated).
         let weights = try ModelArtefact.readWeights(results + "/import/model")
