@@ -135,18 +135,33 @@ public struct SectionJacobianGram: Sendable {
             if let slopes = map.slopes(x) { narrow!.addGram(of: slopes) }
             return
         }
-        for start in stride(from: 0, to: samples, by: samplesPerPass) {
-            let count = min(samplesPerPass, samples - start)
-            let batch = samples == count ? x : x.rows((start * pIn)..<((start + count) * pIn))
-            let (_, tape) = section.forward(batch, threads: threads)
-            for first in stride(from: probeRange.lowerBound, to: probeRange.upperBound, by: probesPerPass) {
-                let chunk = first..<min(first + probesPerPass, probeRange.upperBound)
-                let g = probeGradients(samples: count, firstSample: nextSample + start, probes: chunk)
-                let u = section.backward(g, tape: tape, directions: chunk.count, threads: threads)
-                wide.addGram(of: u)
+        // The passes' sample blocks are summed in up to `sampleGroups` contiguous groups, one
+        // worker each, and the group sums added in order: the grouping depends on the batch and
+        // the memory budget, never on the thread count, so neither do the bytes.
+        let starts = Array(stride(from: 0, to: samples, by: samplesPerPass))
+        let groups = min(starts.count, Self.sampleGroups)
+        let inner = groups == 1 ? threads : 1
+        let me = self, firstSample = nextSample, width = section.input.width
+        let sums = ConcurrentResults<Matrix<Double>>(count: groups)
+        ParallelWork.forEach(tasks: groups, threads: threads) { group in
+            var sum = Matrix<Double>(rows: width, columns: width)
+            for start in starts[(starts.count * group / groups)..<(starts.count * (group + 1) / groups)] {
+                let count = min(me.samplesPerPass, samples - start)
+                let batch = samples == count ? x : x.rows((start * pIn)..<((start + count) * pIn))
+                let (_, tape) = me.section.forward(batch, threads: inner)
+                for first in stride(from: me.probeRange.lowerBound, to: me.probeRange.upperBound, by: me.probesPerPass) {
+                    let chunk = first..<min(first + me.probesPerPass, me.probeRange.upperBound)
+                    let g = me.probeGradients(samples: count, firstSample: firstSample + start, probes: chunk)
+                    sum.addGram(of: me.section.backward(g, tape: tape, directions: chunk.count, threads: inner))
+                }
             }
+            sums.set(group, sum)
         }
+        for group in 0..<groups { wide = wide + sums.value(group) }
     }
+
+    /// How many groups of sample blocks a batch is summed in (see `add`).
+    static let sampleGroups = 4
 
     /// The rows u_φ[b,s,:] of the probes `probes` at a batch of input activations (whole
     /// samples, the first of data-set index `firstSample`): rows probe-major, then sample,

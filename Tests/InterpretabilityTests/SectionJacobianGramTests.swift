@@ -206,6 +206,20 @@ import Testing
         #expect(error < 0.1, "the mean of \(seeds) estimates is \(error) off")
     }
 
+    /// The thread count decides how many sample groups run at once, never the sums.
+    @Test func theThreadCountChangesNoBit() throws {
+        for model in try SectionTestModel.all() {
+            for (n, section) in try model.sections.enumerated() {
+                let x = model.activations[section.input]!, basis = Self.outputBasis(section, seed: UInt64(n))
+                var one = try SectionJacobianGram(section: section, outputBasis: basis, memoryBudget: 1, threads: 1)
+                var two = try SectionJacobianGram(section: section, outputBasis: basis, memoryBudget: 1, threads: 2)
+                one.add(x)
+                two.add(x)
+                #expect(one.partialSum == two.partialSum, "\(model.name) \(section.name)")
+            }
+        }
+    }
+
     @Test func stochasticSourcesOnAnMLPOrOnePositionAreRefused() throws {
         let models = try SectionTestModel.all()
         let mlp = try #require(models.first { $0.network.graph.config.family == .mlp })
