@@ -135,15 +135,18 @@ public struct SectionJacobianGram: Sendable {
             if let slopes = map.slopes(x) { narrow!.addGram(of: slopes) }
             return
         }
-        // The passes' sample blocks are summed in up to `sampleGroups` contiguous groups, one
-        // worker each, and the group sums added in order: the grouping depends on the batch and
-        // the memory budget, never on the thread count, so neither do the bytes.
+        // The passes' sample blocks are summed in up to `sampleGroups` contiguous groups and the
+        // group sums added in order: the grouping depends on the batch and the memory budget,
+        // never on the thread count, so neither do the bytes. The groups run one after the
+        // other, the threads going to the passes' own loops and BLAS: on the shared two-core
+        // machine, concurrent groups on top of two BLAS threads made seed 0's generic fit twice
+        // as slow (45 s against 21 s), so `groupWorkers` stays 1 until measured otherwise.
         let starts = Array(stride(from: 0, to: samples, by: samplesPerPass))
         let groups = min(starts.count, Self.sampleGroups)
-        let inner = groups == 1 ? threads : 1
+        let inner = threads
         let me = self, firstSample = nextSample, width = section.input.width
         let sums = ConcurrentResults<Matrix<Double>>(count: groups)
-        ParallelWork.forEach(tasks: groups, threads: threads) { group in
+        ParallelWork.forEach(tasks: groups, threads: Self.groupWorkers) { group in
             var sum = Matrix<Double>(rows: width, columns: width)
             for start in starts[(starts.count * group / groups)..<(starts.count * (group + 1) / groups)] {
                 let count = min(me.samplesPerPass, samples - start)
@@ -162,6 +165,8 @@ public struct SectionJacobianGram: Sendable {
 
     /// How many groups of sample blocks a batch is summed in (see `add`).
     static let sampleGroups = 4
+    /// How many sample groups run at once.
+    static let groupWorkers = 1
 
     /// The rows u_φ[b,s,:] of the probes `probes` at a batch of input activations (whole
     /// samples, the first of data-set index `firstSample`): rows probe-major, then sample,
