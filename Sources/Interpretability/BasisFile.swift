@@ -7,12 +7,16 @@ import Numerics
 /// PCA), `gram_eigenvalues` (|eigenvalues| of G, descending), and for the layers with
 /// statistics `mean` and `gram`. Attributes give the basis kind, the kept dimensions and the
 /// lineage (`model_sha256`, `activations_sha256`: the model and activations it was fitted on).
+/// A lib or pca layer also records `rank_above_round_off` and `gram_rank_above_round_off`: how
+/// many of its values and gram eigenvalues stand above n·ε·max, beside the kept dimensions the
+/// absolute threshold gave; stochastic sources are recorded at the root.
 public enum BasisFile {
     public static let format = "runner-basis/1"
 
     /// Writes the bases of `layers` (model order) that `bases` has.
     public static func write(_ bases: [NodeLayerGraph.NodeLayer: InteractionBasis], statistics: [NodeLayerGraph.NodeLayer: LayerStatistics], layers: [NodeLayerGraph.NodeLayer],
-                             kind: String, options: BasisFitOptions, lineage: ArtefactLineage, to path: String) throws(HDF5Error) {
+                             kind: String, options: BasisFitOptions, sources: StochasticSources? = nil, lineage: ArtefactLineage,
+                             to path: String) throws(HDF5Error) {
         let file = try HDF5File(path: path, mode: .create)
         try file.attributes.set(format, for: "format")
         try lineage.write(to: file)
@@ -21,6 +25,11 @@ public enum BasisFile {
         try file.attributes.set(options.centred, for: "centred")
         try file.attributes.set(options.rotateFinalNodeLayer, for: "rotate_final_node_layer")
         try file.attributes.set(layers.map(\.name).joined(separator: ","), for: "node_layers")
+        if let sources {
+            if let r = sources.positions { try file.attributes.set(r, for: "stochastic_sources_pos") }
+            if let r = sources.hidden { try file.attributes.set(r, for: "stochastic_sources_hidden") }
+            try file.attributes.set(Int(truncatingIfNeeded: sources.seed), for: "seed")
+        }
         for layer in layers {
             guard let b = bases[layer] else { continue }
             let g = "/" + layer.name
@@ -38,6 +47,8 @@ public enum BasisFile {
             try a.set(b.originalDimension, for: "orig_dim")
             try a.set(b.keptDimension, for: "kept_dim")
             try a.set(b.gramDimension, for: "gram_dim")
+            if let rank = b.valuesAboveRoundOff { try a.set(rank, for: "rank_above_round_off") }
+            if let rank = b.gramEigenvaluesAboveRoundOff { try a.set(rank, for: "gram_rank_above_round_off") }
             try a.set(b.kind == .lib ? "Lambda (V order: constant first, then descending)" : b.kind == .pca ? "variances D (C order)" : "none (identity)", for: "values")
         }
         try file.close()

@@ -75,8 +75,7 @@ public struct BasisFit: Sendable {
             let output = try outputBasis(.lib)
             lib[layers.output] = output
             let unembed = try LocalInteractionBasis.fit(layer: layers.unembed, statistics: stats[layers.unembed]!,
-                                                        jacobianGram: JacobianGram.unembed(model, next: output.c),
-                                                        jacobianFactor: model.unembed * output.c, options: options)
+                                                        jacobianGram: JacobianGram.unembed(model, next: output.c), options: options)
             let ln2 = try LocalInteractionBasis.fit(layer: layers.ln2, statistics: stats[layers.ln2]!,
                                                     jacobianGram: JacobianGram.mlp(model, x1: activations.layers[layers.ln2]!, next: unembed.c), options: options)
             let ln1 = try LocalInteractionBasis.fit(layer: layers.ln1, statistics: stats[layers.ln1]!,

@@ -104,6 +104,8 @@ import Testing
         default:
             let f = try HDF5File(path: bad, mode: .create)
             try f.attributes.set("runner-activations/1", for: "format")
+            try f.attributes.set("ln1.0,ln2.0,unembed,output", for: "node_layers")
+            try f.attributes.set(10, for: "n_samples")
             try f.createDataset("/ln1.0", of: Double.self, shape: [10, 3, kind == "wrong-shape" ? 64 : 129])
             try f.close()
             expected = kind == "wrong-shape" ? "cannot read 'bad.h5': dataset '/ln1.0' has shape [10, 3, 64], expected [*, 3, 129]"

@@ -50,7 +50,7 @@ import Testing
         #expect(probe["n_train"] as? Int == 3830 && probe["n_test"] as? Int == 8939)
         let probes = try #require(probe["layers"] as? [String: [String: Any]])
         let unembed = try #require(probes["unembed"]?["results"] as? [[String: Any]])
-        #expect(unembed.map { $0["k"] as? Int } == [8, 115])   // 500 is clipped to the 115 LIB features
+        #expect(unembed.map { $0["k"] as? Int } == [8, 116])   // 500 is clipped to the 116 LIB features
         #expect((unembed[0]["test_accuracy"] as? Double ?? 0) > 0.99)
         #expect(unembed.allSatisfy { $0["converged"] as? Bool == true })
         let tokens = try #require(probes["tokens"]?["results"] as? [[String: Any]])

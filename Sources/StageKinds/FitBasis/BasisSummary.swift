@@ -10,6 +10,11 @@ public struct BasisSummary: Codable, Sendable, Equatable {
         public var gramDimension: Int
         /// Λ (LIB, written as "lambda") or the PCA variances ("variances"), in basis order.
         public var values: [Double]
+        /// How many values and gram eigenvalues stand above the round-off floor n·ε·max (nil
+        /// for a basis without them): where the absolute threshold is below round-off, the kept
+        /// dimensions count noise and these do not.
+        public var rankAboveRoundOff: Int?
+        public var gramRankAboveRoundOff: Int?
         public var statistics: Statistics?
 
         public struct Statistics: Sendable, Equatable {
@@ -21,6 +26,7 @@ public struct BasisSummary: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case originalDimension = "orig_dim", keptDimension = "kept_dim", gramDimension = "gram_dim", lambda, variances
+            case rankAboveRoundOff = "rank_above_round_off", gramRankAboveRoundOff = "gram_rank_above_round_off"
             case meanNorm = "mean_norm", gramTrace = "gram_trace", gramTopEigenvalues = "gram_top_eigenvalues"
         }
 
@@ -34,6 +40,8 @@ public struct BasisSummary: Codable, Sendable, Equatable {
             gramDimension = try c.decode(Int.self, forKey: .gramDimension)
             valuesAreLambda = c.contains(.lambda)
             values = try c.decode([Double].self, forKey: valuesAreLambda ? .lambda : .variances)
+            rankAboveRoundOff = try c.decodeIfPresent(Int.self, forKey: .rankAboveRoundOff)
+            gramRankAboveRoundOff = try c.decodeIfPresent(Int.self, forKey: .gramRankAboveRoundOff)
             if c.contains(.meanNorm) {
                 statistics = Statistics(meanNorm: try c.decode(Double.self, forKey: .meanNorm), gramTrace: try c.decode(Double.self, forKey: .gramTrace),
                                         gramTopEigenvalues: try c.decode([Double].self, forKey: .gramTopEigenvalues))
@@ -46,6 +54,8 @@ public struct BasisSummary: Codable, Sendable, Equatable {
             try c.encode(keptDimension, forKey: .keptDimension)
             try c.encode(gramDimension, forKey: .gramDimension)
             try c.encode(values, forKey: valuesAreLambda ? .lambda : .variances)
+            try c.encodeIfPresent(rankAboveRoundOff, forKey: .rankAboveRoundOff)
+            try c.encodeIfPresent(gramRankAboveRoundOff, forKey: .gramRankAboveRoundOff)
             if let statistics {
                 try c.encode(statistics.meanNorm, forKey: .meanNorm)
                 try c.encode(statistics.gramTrace, forKey: .gramTrace)
@@ -58,6 +68,8 @@ public struct BasisSummary: Codable, Sendable, Equatable {
             keptDimension = basis.keptDimension
             gramDimension = basis.gramDimension
             values = basis.values
+            rankAboveRoundOff = basis.valuesAboveRoundOff
+            gramRankAboveRoundOff = basis.gramEigenvaluesAboveRoundOff
             valuesAreLambda = lambda
             self.statistics = statistics.map {
                 Statistics(meanNorm: $0.meanNorm, gramTrace: $0.gram.trace, gramTopEigenvalues: Array(basis.gramEigenvalues.prefix(10)))
@@ -65,7 +77,7 @@ public struct BasisSummary: Codable, Sendable, Equatable {
         }
     }
 
-    /// "lib" or "pca".
+    /// "lib", "pca" or "neuron".
     public var basis: String
     public var lineage: ArtefactLineage
     public var layers: OrderedObject<Layer>
