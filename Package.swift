@@ -81,6 +81,6 @@ let package = Package(
         // Replays the committed fuzz corpora and crash reproducers (Tests/Fuzz/) through the fuzz targets.
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         // Runs the built `runner` binary; depends on it so `swift test` builds it first.
-        .testTarget(name: "CLITests", dependencies: ["Engine", "Artefacts", "Model", "Numerics", "runner"], exclude: ["BadSpecs", "BadInputs"]),
+        .testTarget(name: "CLITests", dependencies: ["Engine", "Artefacts", "Model", "Numerics", "Interpretability", "runner"], exclude: ["BadSpecs", "BadInputs"]),
     ]
 )
