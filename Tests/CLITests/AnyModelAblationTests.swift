@@ -96,7 +96,8 @@ import Testing
         let started = Date()
         let run = try RunnerBinary.run(["run", "full.json", "--plain"], in: ws.path)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        print("MNIST ablate (node, ce_loss, edge) and cluster: \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("MNIST ablate (node, ce_loss, edge) and cluster: \(String(format: "%.1f", Date().timeIntervalSince(started))) s: "
+              + run.stdout.split(separator: "\n").filter { $0.hasPrefix("done") }.joined(separator: " | "))
 
         // Node mode: accuracy on the test split, every layer the basis holds.
         let pixels: Matrix<Float> = try test.features(0..<test.count)
