@@ -1,18 +1,22 @@
 /// How concentrated a section's interaction edges are (issue 6): the number of largest edges
 /// that hold 90 % and 99 % of the edge mass, and the Gini coefficient, over the edges that do
-/// not touch a constant feature.
+/// not touch a constant feature. Any section of any model: E is output features × input
+/// features.
 public struct EdgeSparsity: Sendable, Equatable {
     public var edges: Int
     public var mass90: Int
     public var mass99: Int
     public var gini: Double
 
-    /// - Parameter outputHasConstant: whether output feature 0 is the constant (every section
-    ///   but unembed → output, whose outputs are the logits).
-    public init(_ e: [[Double]], outputHasConstant: Bool) {
+    /// - Parameters:
+    ///   - outputHasConstant: whether output feature 0 is the constant (every section but one
+    ///     into the logits, of a centred basis).
+    ///   - inputHasConstant: whether input feature 0 is the constant (a centred basis; not a
+    ///     neuron basis, whose every feature is a coordinate).
+    public init(_ e: [[Double]], outputHasConstant: Bool, inputHasConstant: Bool = true) {
         var values: [Double] = []
         for (i, row) in e.enumerated() where !(outputHasConstant && i == 0) {
-            values.append(contentsOf: row.dropFirst())
+            values.append(contentsOf: row.dropFirst(inputHasConstant ? 1 : 0))
         }
         values.sort(by: >)
         edges = values.count

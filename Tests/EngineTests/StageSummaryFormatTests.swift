@@ -68,13 +68,13 @@ import Testing
         let lineage = ArtefactLineage([.model: Self.digest, .basis: Self.digest])
         let curve = AblationResults.LayerCurve(curve: OrderedObject([(name: "3", value: 1.0), (name: "0", value: 0.25)]),
                                                featuresFor99Percent: 3, featuresFor90Percent: 2)
-        let node = AblationResults(lineage: lineage, noAblationAccuracy: 1, testCount: 35,
+        let node = AblationResults(lineage: lineage, noAblationScore: 1, testCount: 35,
                                    outcome: .node(schedule: [3, 0], layers: OrderedObject([(name: "ln2.0", value: curve)])))
         let text = try Self.roundTrip(node)
         #expect(text.hasPrefix("{\n  \"model_sha256\": \"\(Self.digest)\",\n  \"basis_sha256\": \"\(Self.digest)\",\n  \"no_ablation_accuracy\": 1.0,\n  \"n_test\": 35,\n  \"mode\": \"node\",\n  \"schedule\": ["), "\(text)")
         let section = AblationResults.Section(edgesRequired: 4, totalPossible: 9, nonConstantEdgesAvailable: 6,
-                                              tries: [AblationResults.Try(kept: 4, accuracy: 0.5, good: true)])
-        let edge = AblationResults(lineage: lineage, noAblationAccuracy: 1, testCount: 35,
+                                              tries: [AblationResults.Try(kept: 4, score: 0.5, good: true)])
+        let edge = AblationResults(lineage: lineage, noAblationScore: 1, testCount: 35,
                                    outcome: .edge(tolerance: 0.001, sections: OrderedObject([(name: "ln2.0->unembed", value: section)])))
         #expect(try Self.roundTrip(edge).contains("\"tries\": [\n        [\n          4,\n          0.5,\n          true\n        ]\n      ]"))
     }

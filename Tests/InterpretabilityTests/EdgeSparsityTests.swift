@@ -17,4 +17,13 @@ import Testing
     @Test func equalEdgesHaveZeroGini() {
         #expect(EdgeSparsity([[1, 2, 2], [1, 2, 2]], outputHasConstant: false).gini == 0)
     }
+
+    /// A section of a neuron basis (not centred): no feature is a constant, every edge counts.
+    @Test func withoutConstantsEveryEdgeCounts() {
+        let e: [[Double]] = [[90, 0], [9, 1]]
+        let s = EdgeSparsity(e, outputHasConstant: false, inputHasConstant: false)
+        #expect(s.edges == 4)
+        #expect(s.mass90 == 1 && s.mass99 == 2)
+        #expect(abs(s.gini - 0.695) < 1e-12)
+    }
 }

@@ -18,8 +18,8 @@ import Numerics
         ]
         let g = try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: second], masks: masks)
         #expect(g.nodes.count == 8)
-        #expect(g.nodes[3] == .init(layer: .ln2, feature: 0) && g.nodes[6] == .init(layer: .unembed, feature: 0))
-        #expect(g.epsilon[.ln1] == 10 && g.epsilon[.ln2] == 400)
+        #expect(g.nodes[3] == .init(layer: "ln2.0", feature: 0) && g.nodes[6] == .init(layer: "unembed", feature: 0))
+        #expect(g.epsilon["ln1.0"] == 10 && g.epsilon["ln2.0"] == 400)
         // Only E > ε: 1000 (ln1 f1 → ln2 f1) and 100 (ln1 f2 → ln2 f2); nothing in the second section.
         let edges = g.graph.edges.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
         #expect(edges.count == 2)
@@ -30,7 +30,7 @@ import Numerics
 
     @Test func withoutMasksEpsilonIsTheSmallestNonConstantEdge() throws {
         let g = try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: second], masks: [:])
-        #expect(g.epsilon[.ln1] == 2 && g.epsilon[.ln2] == 4)
+        #expect(g.epsilon["ln1.0"] == 2 && g.epsilon["ln2.0"] == 4)
         #expect(g.graph.edgeCount == 3 + 1)
     }
 
@@ -38,9 +38,37 @@ import Numerics
         #expect(throws: InteractionGraph.Problem.shapeMismatch(section: "ln1.0->ln2.0", edges: [3, 3], mask: [1, 3])) {
             try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: second], masks: [.ln1: [[true, true, true]]])
         }
-        #expect(throws: InteractionGraph.Problem.missingSection(.ln2)) { try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first], masks: [:]) }
-        #expect(throws: InteractionGraph.Problem.layerSizesDisagree(layer: .ln2, asOutput: 3, asInput: 2)) {
+        #expect(throws: InteractionGraph.Problem.missingSection("ln2.0")) { try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first], masks: [:]) }
+        #expect(throws: InteractionGraph.Problem.layerSizesDisagree(layer: "ln2.0", asOutput: 3, asInput: 2)) {
             try InteractionGraph(layers: NodeLayer.modAdd, edges: [.ln1: first, .ln2: Matrix<Double>([[1, 2], [3, 4]])], masks: [:])
+        }
+    }
+
+    /// Any chain of node layers (here an MLP's layers.0 → layers.1 → layers.2 → layers.3): the
+    /// nodes of every layer, edges only between consecutive layers, ε per section. Without
+    /// centring (a neuron basis) row and column 0 are ordinary features.
+    @Test func aChainOfThreeSectionsWithoutCentringUsesEveryFeature() throws {
+        let sections = [
+            InteractionGraph.Section(input: "layers.0", output: "layers.1", edges: Matrix<Double>([[5, 1], [1, 50]]), mask: [[true, false], [false, true]]),
+            InteractionGraph.Section(input: "layers.1", output: "layers.2", edges: Matrix<Double>([[8, 80], [0, 2], [4, 3]]), mask: nil),
+            InteractionGraph.Section(input: "layers.2", output: "layers.3", edges: Matrix<Double>([[1, 1, 100]]), mask: [[false, false, true]]),
+        ]
+        let g = try InteractionGraph(sections: sections, centred: false)
+        #expect(g.layers == ["layers.0", "layers.1", "layers.2", "layers.3"])
+        #expect(g.nodes.count == 2 + 2 + 3 + 1)
+        #expect(g.epsilon == ["layers.0": 5, "layers.1": 2, "layers.2": 100])
+        // Section 1: 50 > 5 (weight 1); section 2: the edges above ε = 2 (a zero is no edge); section 3: none above 100.
+        let edges = g.graph.edges.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        #expect(edges.count == 1 + 4)
+        let consecutive = edges.allSatisfy { (e: (Int, Int, Double)) -> Bool in
+            let first = (0..<2).contains(e.0) && (2..<4).contains(e.1)
+            let second = (2..<4).contains(e.0) && (4..<7).contains(e.1)
+            return first || second
+        }
+        #expect(consecutive)
+        #expect(edges[0].0 == 1 && edges[0].1 == 3 && abs(edges[0].2 - 1) < 1e-12)
+        #expect(throws: InteractionGraph.Problem.notAChain(section: "layers.2->layers.3", previous: "layers.0->layers.1")) {
+            try InteractionGraph(sections: [sections[0], sections[2]], centred: false)
         }
     }
 
@@ -73,7 +101,7 @@ import Numerics
             let g = try InteractionGraph(layers: NodeLayer.modAdd, edges: edges, masks: masks)
             for layer in [NodeLayer.ln1, .ln2] {
                 let tolerance = layer == .ln1 ? 0.06 : 1e-5
-                #expect(relative(g.epsilon[layer]!, eps[kind]![layer.name]!) < tolerance, "\(kind) \(layer.name): ε \(g.epsilon[layer]!)")
+                #expect(relative(g.epsilon[layer.name]!, eps[kind]![layer.name]!) < tolerance, "\(kind) \(layer.name): ε \(g.epsilon[layer.name]!)")
             }
             let leiden = try LeidenClustering(resolution: 1, iterations: 10, seed: 0)
             let result = leiden.run(on: g.graph)

@@ -5,8 +5,11 @@ import Interpretability
 import Model
 import Numerics
 
-/// `ablate`: node ablation curves (lib-method.md §9) or edge ablation with bisection (§10) of
-/// a basis on the test split, in float32, with the sparsity each implies.
+/// `ablate`: node ablation curves (lib-general.md §5.1-5.3) or edge ablation with bisection
+/// (§5.4-5.5) of a basis, on any model, in float32, with the sparsity each implies. The samples
+/// are a split of the `dataset` input, or the mod-add pairs of the params without one. The
+/// mod-add transformer's closed forms (`NodeAblation`, `EdgeAblation`) compute the mod-add
+/// study's accuracy curves and bisections; the folded network computes everything else.
 public struct AblateStage: TypedStageKind {
     public typealias Parameters = AblateParameters
 
@@ -14,37 +17,110 @@ public struct AblateStage: TypedStageKind {
 
     public let name = "ablate"
     public let version = 2
-    public let summary = "Node ablation curves or edge-ablation bisection of a basis on the test split → ablation.json + ablation.h5."
+    public let summary = "Node ablation curves or edge-ablation bisection of a basis on any model (accuracy or CE loss) → ablation.json + ablation.h5."
 
-    /// The layers that can be ablated: the inputs of the model's sections.
-    static let layerNames = ModAddNodeLayers.naming.sectionInputs.map(\.name)
+    /// The layers the mod-add study ablates when `layers` is left out: the inputs of the
+    /// one-layer transformer's sections.
+    static let modAddLayerNames = ModAddNodeLayers.naming.sectionInputs.map(\.name)
+    static let splitNames = [PairSplit.train.rawValue, PairSplit.test.rawValue]
 
     public var inputSpecs: [InputSpec]? {
         [InputSpec("model", doc: "the model artefact"),
-         InputSpec("basis", doc: "fit-basis's basis.h5"),
-         InputSpec("edges", optional: true, doc: "edges' edges.h5 (edge mode)")]
+         InputSpec("basis", doc: "fit-basis's basis.h5 (LIB, PCA or neuron basis)"),
+         InputSpec("edges", optional: true, doc: "edges' edges.h5 (edge mode)"),
+         InputSpec("dataset", optional: true, doc: "a dataset stage's dataset.h5 (needed for every model but the mod-add transformer); without it, the mod-add pairs of the params p, train_fraction and split_seed")]
     }
 
     public func problems(in params: AblateParameters) -> [ParameterProblem] {
-        var problems = params.data.problems(using: ["test"])
-        for (i, l) in params.layers.enumerated() where !Self.layerNames.contains(l) {
-            problems.append(ParameterProblem(["layers", String(i)], "'\(l)' cannot be ablated (expected \(Self.layerNames.joined(separator: ", ")))",
-                                             hint: Suggestion.hint(for: l, in: Self.layerNames)))
+        let split = params.split ?? PairSplit.test.rawValue
+        var problems = params.data.problems(using: Self.splitNames.contains(split) ? [split] : [])
+        if !Self.splitNames.contains(split) {
+            problems.append(ParameterProblem(["split"], "'\(split)' is not a split to ablate on (expected train or test)", hint: Suggestion.hint(for: split, in: Self.splitNames)))
+        }
+        if params.layers?.isEmpty == true { problems.append(ParameterProblem(["layers"], "'layers' is empty: name at least one node layer")) }
+        // Which names the model has is known when it is read; a name no model has is refused now.
+        for (i, l) in (params.layers ?? []).enumerated() {
+            if !NodeLayerGraph.couldNameLayer(l) {
+                let index = l.split(separator: ".").last.flatMap { Int($0) } ?? 0
+                problems.append(ParameterProblem(["layers", String(i)], "'\(l)' is not a node layer that can be ablated (node layers are named \(NodeLayerGraph.nameForms.filter { $0 != SectionEdgesFile.logits }.joined(separator: ", ")), L a block or layer index, or by their TransformerLens hook names)",
+                                                 hint: Suggestion.hint(for: l, in: NodeLayerGraph.names(at: index))))
+            } else if l == SectionEdgesFile.logits {
+                problems.append(ParameterProblem(["layers", String(i)], params.mode == .node
+                    ? "'\(l)' (the logits) cannot be node-ablated: name the layers before it"
+                    : "'\(l)' (the logits) starts no section: name the input layers of the sections"))
+            }
+        }
+        problems += scheduleProblems(params)
+        return problems
+    }
+
+    /// Each schedule param belongs to one schedule; giving it with another would silently do nothing.
+    private func scheduleProblems(_ params: AblateParameters) -> [ParameterProblem] {
+        var problems: [ParameterProblem] = []
+        let kind = params.scheduleKind
+        let owners: [(String, Bool, AblateParameters.Schedule)] = [("base", params.base != nil, .exponential), ("cutoff", params.cutoff != nil, .exponential),
+                                                                   ("points", params.points != nil, .linear), ("kept", params.kept != nil, .explicit)]
+        for (name, given, owner) in owners where given && owner != kind {
+            problems.append(ParameterProblem([name], "'\(name)' belongs to the \(owner.rawValue) schedule, but the schedule is \(kind.rawValue)"))
+        }
+        if kind == .linear && params.points == nil { problems.append(ParameterProblem(["points"], "the linear schedule needs 'points' (at least 2)")) }
+        if kind == .explicit {
+            if params.kept == nil {
+                problems.append(ParameterProblem(["kept"], "the explicit schedule needs 'kept', the list of kept counts"))
+            } else if params.keptCounts?.isEmpty != false {
+                problems.append(ParameterProblem(["kept"], "'kept' must be a non-empty list of non-negative integers, found \(params.kept!.compact)"))
+            }
+        }
+        if params.mode == .edge, params.schedule != nil || params.base != nil || params.cutoff != nil || params.points != nil || params.kept != nil {
+            problems.append(ParameterProblem([params.schedule != nil ? "schedule" : params.base != nil ? "base" : params.cutoff != nil ? "cutoff" : params.points != nil ? "points" : "kept"],
+                                             "the schedule params are for node mode; edge mode bisects"))
         }
         return problems
     }
 
+    /// A spec written before the general path keeps its cache key: the params added since are
+    /// left out of the key when left out of the spec, and `layers` left out enters it as the
+    /// list it used to default to (what it still means without a dataset input).
+    public func keyParams(_ params: StageParams) -> JSONValue {
+        guard let members = params.value.objectValue else { return params.value }
+        return .object(members.compactMap { name, value in
+            if AblateParameters.addedLater.contains(name) { return value == .null ? nil : (name, value) }
+            if name == "layers", value == .null { return (name, .array(Self.modAddLayerNames.map { .string($0) })) }
+            return (name, value)
+        })
+    }
+
     public func outputs(for params: AblateParameters) -> [OutputDeclaration] {
         [OutputDeclaration(name: "results", path: "ablation.json", doc: "curves or bisection tries, and the sparsity figures"),
-         OutputDeclaration(name: "arrays", path: "ablation.h5", doc: "the same as arrays (and the saved edge masks)")]
+         OutputDeclaration(name: "arrays", path: "ablation.h5", doc: "the same as labelled arrays (and the saved edge masks)")]
     }
 
     public func run(_ context: StageContext, parameters params: AblateParameters, progress: ProgressSink) throws {
-        guard let modelPath = context.inputs["model"]?.first, let basisPath = context.inputs["basis"]?.first,
-              let json = context.outputs["results"], let h5 = context.outputs["arrays"] else {
+        guard let modelPath = context.inputs["model"]?.first, context.inputs["basis"]?.first != nil,
+              context.outputs["results"] != nil, context.outputs["arrays"] != nil else {
             throw StageFailure("the stage needs 'model' and 'basis' inputs")
         }
-        let weights = try StageInputs.model(modelPath)
+        if params.mode == .edge && context.inputs["edges"]?.first == nil { throw StageFailure("edge mode needs the 'edges' input") }
+        let weights = try StageInputs.modelWeights(modelPath)
+        if context.inputs["dataset"]?.first == nil, Self.closedFormsApply(params), let closed = try? TransformerWeights(weights) {
+            try runClosedForms(context, weights: closed, params: params, progress: progress)
+        } else {
+            try NetworkAblation(context: context, weights: weights, params: params, progress: progress).run()
+        }
+    }
+
+    /// Whether the mod-add closed forms compute what is asked: the study's accuracy curves on
+    /// the test pairs with its schedule, at the one-layer transformer's section inputs.
+    static func closedFormsApply(_ params: AblateParameters) -> Bool {
+        ClosedForms.allowed && (params.metric ?? .accuracy) == .accuracy && (params.split ?? "test") == "test"
+            && params.scheduleKind == .exponential && (params.base ?? 1.05) == 1.05 && (params.cutoff ?? 10) == 10
+            && (params.layers ?? modAddLayerNames).allSatisfy(modAddLayerNames.contains)
+    }
+
+    /// The mod-add transformer through its closed forms, as the study has always run it.
+    private func runClosedForms(_ context: StageContext, weights: TransformerWeights, params: AblateParameters, progress: ProgressSink) throws {
+        let modelPath = context.inputs["model"]![0], basisPath = context.inputs["basis"]![0]
+        let json = context.outputs["results"]!, h5 = context.outputs["arrays"]!
         let model = FoldedTransformer<Float>(weights)
         let data = try params.data.dataset(for: weights.config)
         let test = try params.data.split(data, using: ["test"]).test
@@ -54,7 +130,7 @@ public struct AblateStage: TypedStageKind {
         let nodeLayers = weights.config.nodeLayers
         let activations = Dictionary(uniqueKeysWithValues: nodeLayers.sectionInputs.map { ($0, acts[$0]) })
         let base = NodeAblation.argmaxAccuracy(acts.logits, labels: labels)
-        let layers = params.layers.compactMap { nodeLayers.layer(named: $0) }
+        let layers = (params.layers ?? Self.modAddLayerNames).compactMap { nodeLayers.layer(named: $0) }
         let edgeMode = params.mode == .edge
         let bases = try StageInputs.bases(basisPath, config: weights.config,
                                           layers: layers + (edgeMode ? layers.compactMap(nodeLayers.next(after:)) : []))
@@ -63,7 +139,7 @@ public struct AblateStage: TypedStageKind {
         var lineage = ArtefactLineage([.model: modelInput.digest, .basis: basisInput.digest])
         var edges: [NodeLayerGraph.NodeLayer: Matrix<Double>] = [:]
         if edgeMode {
-            guard let edgesPath = context.inputs["edges"]?.first else { throw StageFailure("edge mode needs the 'edges' input") }
+            let edgesPath = context.inputs["edges"]![0]
             edges = try StageInputs.edges(edgesPath, of: bases, layers: nodeLayers)
             let edgesInput = try LineageInput.hdf5(edgesPath, role: "edges")
             try edgesInput.require(.basis, of: basisInput, remedy: "compute the edges with this basis, or give the basis they were computed with")
@@ -96,7 +172,7 @@ public struct AblateStage: TypedStageKind {
                 try file.attributes(of: group).set(r.edgesRequired, for: "n_edges_required")
                 sections.members.append((section, AblationResults.Section(
                     edgesRequired: r.edgesRequired, totalPossible: r.total, nonConstantEdgesAvailable: r.available,
-                    tries: r.tries.map { AblationResults.Try(kept: $0.kept, accuracy: $0.accuracy, good: $0.good) })))
+                    tries: r.tries.map { AblationResults.Try(kept: $0.kept, score: $0.accuracy, good: $0.good) })))
             }
             outcome = .edge(tolerance: tolerance, sections: sections)
         } else {
@@ -115,6 +191,6 @@ public struct AblateStage: TypedStageKind {
             outcome = .node(schedule: schedule, layers: curves)
         }
         try file.close()
-        try JSONArtefact.write(AblationResults(lineage: lineage, noAblationAccuracy: base, testCount: labels.count, outcome: outcome), to: json)
+        try JSONArtefact.write(AblationResults(lineage: lineage, noAblationScore: base, testCount: labels.count, outcome: outcome), to: json)
     }
 }

@@ -6,9 +6,11 @@ import Leiden
 import Model
 import Numerics
 
-/// `cluster`: Leiden communities of the interaction graph (lib-method.md §12): log-normalised
-/// edges above the bisection's ε, Newman modularity at resolution 1, clusters numbered by size
-/// with singletons as 0, and, given Fourier labels, the frequencies each cluster gathers.
+/// `cluster`: Leiden communities of the interaction graph of any model (lib-general.md §6,
+/// lib-method.md §12): the features of every node layer of the edges' sections as nodes,
+/// log-normalised edges above the bisection's ε, Newman modularity at resolution 1, clusters
+/// numbered by size with singletons as 0, and, given Fourier labels (mod-add only), the
+/// frequencies each cluster gathers.
 public struct ClusterStage: TypedStageKind {
     public typealias Parameters = ClusterParameters
 
@@ -34,14 +36,21 @@ public struct ClusterStage: TypedStageKind {
               let json = context.outputs["clusters"], let csv = context.outputs["table"] else {
             throw StageFailure("the stage needs 'edges' and 'bisection' inputs")
         }
-        // Cluster reads no model: the sections are those of the one-layer transformer, whose
-        // node-layer names do not depend on its sizes.
-        let layers = ModAddNodeLayers.naming
-        let edges = try StageInputs.edges(edgesPath, layers: layers)
-        let masks = try StageInputs.reading(bisectionPath) { try Self.masks(bisectionPath, layers: layers) }
+        // Cluster reads no model: the edges file names the sections (each group's input layer and
+        // its out_node_layer). The graph's layers are those of every section but one into the
+        // logits (lib-general.md §6): the mod-add study's ln1.0 → ln2.0 → unembed.
+        let chain = try SectionEdgesFile.chain(edgesPath).filter { $0.output != SectionEdgesFile.logits }
+        guard !chain.isEmpty else {
+            throw StageFailure("'\(StageInputs.displayName(edgesPath))' (edges) holds no section between two node layers before the output: there is no graph to cluster")
+        }
+        let masks = try StageInputs.reading(bisectionPath) { try Self.masks(bisectionPath, sections: chain.map { ($0.input, $0.name) }) }
+        let centred = try SectionEdgesFile.centred(bisectionPath)
         let labels = try context.inputs["labels"]?.first.map { path in try StageInputs.reading(path) { try FeatureLabels(path) } }
         let graph: InteractionGraph
-        do { graph = try InteractionGraph(layers: layers, edges: edges, masks: masks) } catch {
+        do {
+            graph = try InteractionGraph(sections: chain.map { InteractionGraph.Section(input: $0.input, output: $0.output!, edges: $0.edges, mask: masks[$0.input]) },
+                                         centred: centred)
+        } catch {
             throw StageFailure("'\(StageInputs.displayName(edgesPath))' (edges) and '\(StageInputs.displayName(bisectionPath))' (bisection) do not fit: \(error.description)")
         }
         // The masks set ε only for the edges they were bisected on, and labels name the features
@@ -70,7 +79,7 @@ public struct ClusterStage: TypedStageKind {
         for c in 1..<(clusterCount + 1) {
             let members = graph.nodes.indices.filter { numbers[$0] == c }
             let perLayer = OrderedObject(graph.layers.map { layer in
-                (name: layer.name, value: members.filter { graph.nodes[$0].layer == layer }.map { graph.nodes[$0].feature })
+                (name: layer, value: members.filter { graph.nodes[$0].layer == layer }.map { graph.nodes[$0].feature })
             })
             var entry = ClusterSummary.Cluster(cluster: c, size: members.count, features: perLayer)
             if let labels {
@@ -86,35 +95,36 @@ public struct ClusterStage: TypedStageKind {
         let summary = ClusterSummary(
             lineage: lineage, resolution: leiden.resolution, seed: Int(leiden.seed), iterations: leiden.iterations, randomness: leiden.randomness,
             modularity: result.modularity, quality: result.quality, nodes: graph.nodes.count, edges: graph.graph.edgeCount,
-            epsilon: OrderedObject(graph.layers.dropLast().map { (name: layers.sectionName(from: $0)!, value: graph.epsilon[$0]!) }),
+            epsilon: OrderedObject(chain.map { (name: $0.name, value: graph.epsilon[$0.input]!) }),
             clusters: clusterCount, clusteredNodes: sizes, singletons: graph.nodes.count - sizes, clusterList: clusters,
             membership: OrderedObject(graph.layers.map { layer in
-                (name: layer.name, value: graph.nodes.indices.filter { graph.nodes[$0].layer == layer }.map { numbers[$0] })
+                (name: layer, value: graph.nodes.indices.filter { graph.nodes[$0].layer == layer }.map { numbers[$0] })
             }))
         try JSONArtefact.write(summary, to: json)
         var rows = [["node", "layer", "feature", "cluster", "label", "dominant_frequency"]]
         for (id, node) in graph.nodes.enumerated() {
-            rows.append([String(id), node.layer.name, String(node.feature), String(numbers[id]),
+            rows.append([String(id), node.layer, String(node.feature), String(numbers[id]),
                          labels?.cell(node) ?? "", labels?.frequency(node).map(String.init) ?? ""])
         }
         try Data(CSVText.make(rows).utf8).write(to: URL(fileURLWithPath: csv))
     }
 
-    /// The saved masks of an edge-mode ablation file, per section input layer.
-    static func masks(_ path: String, layers: ModAddNodeLayers) throws -> [NodeLayerGraph.NodeLayer: [[Bool]]] {
+    /// The saved masks of an edge-mode ablation file, per section input layer (`sections`: the
+    /// input layer and name of each section the graph needs).
+    static func masks(_ path: String, sections: [(input: String, name: String)]) throws -> [String: [[Bool]]] {
         let file = try HDF5File(path: path, mode: .readOnly)
         defer { try? file.close() }
-        var masks: [NodeLayerGraph.NodeLayer: [[Bool]]] = [:]
-        for layer in [layers.ln1, layers.ln2] {
-            let name = "/" + layer.name + "/mask"
+        var masks: [String: [[Bool]]] = [:]
+        for (input, section) in sections {
+            let name = "/" + input + "/mask"
             guard try file.contains(name) else {
-                throw StageFailure("the 'bisection' input has no \(name): give it the 'arrays' output of an ablate stage with mode 'edge' covering \(layers.sectionName(from: layer)!)")
+                throw StageFailure("the 'bisection' input has no \(name): give it the 'arrays' output of an ablate stage with mode 'edge' covering \(section)")
             }
             let dataset = try file.dataset(name)
             let shape = try dataset.shape
             guard shape.count == 2 else { throw StageFailure("\(name) in the 'bisection' input is not a matrix (shape \(shape))") }
             let values: [UInt8] = try dataset.read()
-            masks[layer] = (0..<shape[0]).map { i in (0..<shape[1]).map { values[i * shape[1] + $0] != 0 } }
+            masks[input] = (0..<shape[0]).map { i in (0..<shape[1]).map { values[i * shape[1] + $0] != 0 } }
         }
         return masks
     }

@@ -26,6 +26,6 @@ struct FeatureLabels {
         }
     }
 
-    func cell(_ node: InteractionGraph.Node) -> String? { cells[node.layer.name]?[node.feature] }
-    func frequency(_ node: InteractionGraph.Node) -> Int? { frequencies[node.layer.name]?[node.feature] }
+    func cell(_ node: InteractionGraph.Node) -> String? { cells[node.layer]?[node.feature] }
+    func frequency(_ node: InteractionGraph.Node) -> Int? { frequencies[node.layer]?[node.feature] }
 }

@@ -155,7 +155,7 @@ struct ReportData {
                 let curve = layer.curve.members.compactMap { k, accuracy in Int(k).map { (k: $0, accuracy: accuracy) } }
                 out[name] = NodeLayerAblation(curve: curve, featuresFor99: layer.featuresFor99Percent, featuresFor90: layer.featuresFor90Percent)
             }
-            try Self.insert(NodeAblation(base: results.noAblationAccuracy, layers: out), for: item, into: &nodes, input: "nodes")
+            try Self.insert(NodeAblation(base: results.noAblationScore, layers: out), for: item, into: &nodes, input: "nodes")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
         }
 
@@ -167,7 +167,7 @@ struct ReportData {
             for (name, s) in sections.members {
                 out[name] = BisectionSection(required: s.edgesRequired, available: s.nonConstantEdgesAvailable)
             }
-            try Self.insert(Bisection(base: results.noAblationAccuracy, tolerance: tolerance, sections: out),
+            try Self.insert(Bisection(base: results.noAblationScore, tolerance: tolerance, sections: out),
                             for: item, into: &bisection, input: "bisection")
             seedSet.insert(item.seed); basisSet.insert(item.basis)
         }
