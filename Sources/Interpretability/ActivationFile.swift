@@ -96,8 +96,9 @@ public enum ActivationFile {
     /// and width). It must hold at least one sample,
     /// and only finite values: a NaN would otherwise surface as a LAPACK argument error, far
     /// from the file that holds it. Returns the number of samples.
+    /// With `range`, only those samples are read (a shard's), clipped to the file's.
     @discardableResult
-    public static func layer(_ layer: NodeLayerGraph.NodeLayer, in file: HDF5File, batchRows: Int = 4096,
+    public static func layer(_ layer: NodeLayerGraph.NodeLayer, in file: HDF5File, batchRows: Int = 4096, range: Range<Int>? = nil,
                              each: (Matrix<Double>) throws(HDF5Error) -> Void) throws(HDF5Error) -> Int {
         let (positions, features) = (layer.positions, layer.width)
         let path = "/" + layer.name
@@ -106,9 +107,10 @@ public enum ActivationFile {
         guard n > 0 else {
             throw HDF5Error(.invalidValues, file: file.path, isWriting: false, "dataset '\(path)' holds no samples (shape [0, \(positions), \(features)])")
         }
-        var start = 0
-        while start < n {
-            let end = min(start + batchRows, n)
+        let stop = min(range?.upperBound ?? n, n)
+        var start = max(range?.lowerBound ?? 0, 0)
+        while start < stop {
+            let end = min(start + batchRows, stop)
             let values: [Double] = try ds.read(rows: start..<end)
             if let i = values.firstIndex(where: { !$0.isFinite }) {
                 let sample = start + i / (positions * features), position = i / features % positions, feature = i % features

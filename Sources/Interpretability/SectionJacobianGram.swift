@@ -240,7 +240,7 @@ public struct SectionJacobianGram: Sendable {
                         case .eachPosition:
                             add(k % r, 1, row: base + k / r)
                         case let .stochastic(sources):
-                            var signs = RademacherSigns(seed: sources.seed, sample: firstSample + b, probe: k)
+                            var signs = ProbeSignStream(seed: sources.seed, sample: firstSample + b, probe: k)
                             switch (sources.positions, sources.hidden) {
                             case (_?, nil):
                                 for t in 0..<pOut { add(k % r, signs.next(), row: base + t) }

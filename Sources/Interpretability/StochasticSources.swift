@@ -21,10 +21,11 @@ public struct StochasticSources: Sendable, Equatable {
     public var normalisation: Int { (positions ?? 1) * (hidden ?? 1) }
 }
 
-/// Rademacher signs (±1, each with probability ½) for one sample and one probe: a SplitMix64
-/// stream keyed by the seed, the sample's index in the data set and the probe's index, so a
-/// sign never depends on how samples are batched or probes chunked.
-struct RademacherSigns {
+/// Rademacher signs (±1, each with probability ½) for one sample and one probe of a Jacobian
+/// gram: a SplitMix64 stream keyed by the seed, the sample's index in the data set and the
+/// probe's index, so a sign never depends on how samples are batched or probes chunked. (The
+/// edges draw one sign per source and position instead: `RademacherSigns`.)
+struct ProbeSignStream {
     private var state: UInt64
     private var bits: UInt64 = 0
     private var remaining = 0

@@ -71,13 +71,14 @@ struct CollectedActivations {
     }
 
     /// `layer` in batches of `samples` samples (rows samples · positions, sample-major), so
-    /// memory stays at one batch whatever the file holds.
-    func stream(_ layer: NodeLayerGraph.NodeLayer, samples: Int = 4096, each: (Matrix<Double>) throws -> Void) throws {
+    /// memory stays at one batch whatever the file holds; only the samples of `range` when given
+    /// (a shard's).
+    func stream(_ layer: NodeLayerGraph.NodeLayer, samples: Int = 4096, range: Range<Int>? = nil, each: (Matrix<Double>) throws -> Void) throws {
         try StageInputs.reading(path) {
             let file = try ActivationFile.open(path)
             defer { try? file.close() }
             var failure: (any Error)?
-            let count = try ActivationFile.layer(layer, in: file, batchRows: samples) { (m: Matrix<Double>) throws(HDF5Error) in
+            let count = try ActivationFile.layer(layer, in: file, batchRows: samples, range: range) { (m: Matrix<Double>) throws(HDF5Error) in
                 guard failure == nil else { return }
                 do { try each(m) } catch { failure = error }
             }

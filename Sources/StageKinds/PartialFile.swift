@@ -14,10 +14,6 @@ struct PartialFile {
 
     /// What a partial file holds sums of, and so what `combine` makes of them.
     enum Part: String, CaseIterable, Sendable {
-        /// Means and grams of node layers (`LayerStatistics` per layer): combined into statistics.
-        case statistics
-        /// M′ of one node layer: combined into that layer's basis.
-        case jacobianGram = "jacobian-gram"
         /// Edge matrices of sections: combined into edges.h5.
         case edges
     }
@@ -177,6 +173,12 @@ struct PartialFile {
                     total = total + piece.matrix
                 }
                 combined.append(Entry(name: e.name, matrix: total, rule: .sum, count: count))
+            case .moments where shard0.over == .outputs:
+                // Every shard over output directions computed the same moments over every sample.
+                guard pieces.allSatisfy({ $0.matrix == pieces[0].matrix }) else {
+                    throw StageFailure("input 'parts': the shards over output directions hold different moments in dataset '/\(e.name)'")
+                }
+                combined.append(pieces[0])
             case .moments:
                 var total = pieces[0]
                 for (k, piece) in pieces.enumerated().dropFirst() {

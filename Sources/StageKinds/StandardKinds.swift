@@ -12,6 +12,7 @@ public extension KindRegistry {
         CollectStage(),
         FitBasisStage(),
         EdgesStage(),
+        CombineStage(),
         AblateStage(),
         ProbeStage(),
         ClusterStage(),

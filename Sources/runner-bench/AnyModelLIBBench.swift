@@ -26,8 +26,8 @@ struct AnyModelLIBBench {
         try write(#"""
         {"pipeline": "mnist-lib", "stages": {
           "import": {"kind": "import-checkpoint", "inputs": {"checkpoint": {"file": "datasets/rib-mnist/model_epoch_12.pt"}, "config": {"file": "datasets/rib-mnist/config.yaml"}}},
-          "digits": {"kind": "dataset", "inputs": {"data": {"file": "datasets/mnist-5k/mnist_5k.csv.gz"}}, "params": {"source": "csv", "n_classes": 10}},
-          "collect": {"kind": "collect", "inputs": {"model": "import:model", "dataset": "digits:dataset"}, "params": {"split": "all"}},
+          "digits": {"kind": "dataset", "inputs": {"data": {"file": "datasets/mnist-5k/mnist_5k.csv.gz"}}, "params": {"source": "csv", "n_classes": 10, "split": "ordered", "train_fraction": 1.0}},
+          "collect": {"kind": "collect", "inputs": {"model": "import:model", "dataset": "digits:dataset"}, "params": {"split": "train"}},
           "fit": {"kind": "fit-basis", "foreach": {"basis": ["lib", "pca"]}, "inputs": {"model": "import:model", "activations": "collect:activations"}, "params": {"basis": "${item.basis}"}},
           "edges": {"kind": "edges", "foreach": {"basis": ["lib", "pca"]}, "inputs": {"model": "import:model", "activations": "collect:activations", "basis": "fit@basis=${item.basis}:basis"}}
         }}

@@ -9,11 +9,12 @@ public struct EdgesParameters: StageParameters {
     var stochasticSources: Int
     var seed: Int
     var batchSize: Int?
+    var shard: JSONValue?
 
     /// The params added after `integration` and `steps`, with the values that leave the edges
     /// as they were before them: at these values they stay out of the cache key.
     static let keyNeutralDefaults: [String: JSONValue] = ["formula": .string("squared"), "stochastic_sources": .int(0), "seed": .int(0),
-                                                          "batch_size": .null]
+                                                          "batch_size": .null, "shard": .null]
 
     public init(_ params: inout ParameterDeclarations) {
         integration = params.json("integration", default: .string(EdgeIntegration.Rule.gradient.rawValue),
@@ -27,7 +28,12 @@ public struct EdgesParameters: StageParameters {
         seed = params.int("seed", min: 0, default: 0, doc: "Seed of the stochastic sources' signs (each a function of the seed, the sample and the position).")
         batchSize = params.optionalInt("batch_size", min: 1, max: 1_000_000,
                                        doc: "Samples per block of the general path (default: as many as fit about 32 MiB of gradients per thread). Changes the edges only by round-off.")
+        shard = params.optionalJSON("shard",
+                                    doc: "{\"index\": k, \"count\": K, \"over\": \"samples\" or \"outputs\"}: compute only chunk k of K of the samples (or of each section's output features) and write the partial sums to partial.h5, for 'combine' (into 'edges') to add up; a foreach over k makes the shards.")
     }
+
+    /// The shard asked for (nil without one); its problems are reported by `problems`.
+    var shardValue: Shard? { (try? Shard.parse(shard).get()) ?? nil }
 
     /// The integration rule of every section (or per section), refusing too few steps.
     func integrationBySection() -> (IntegrationBySection?, [ParameterProblem]) {
@@ -42,6 +48,7 @@ public struct EdgesParameters: StageParameters {
     /// What the options can be checked for before any input is read.
     var problems: [ParameterProblem] {
         var problems = integrationBySection().1
+        if case let .failure(problem) = Shard.parse(shard) { problems.append(problem.problem) }
         if formula == .functional {
             if stochasticSources > 0 {
                 problems.append(ParameterProblem(["stochastic_sources"], SectionEdges.Problem.functionalWithSources.description))

@@ -35,25 +35,56 @@ public struct EdgesStage: TypedStageKind {
     }
 
     public func outputs(for params: EdgesParameters) -> [OutputDeclaration] {
-        [OutputDeclaration(name: "edges", path: "edges.h5", doc: "per section (a group keyed by its input layer): E, r_out × r_in, with the section's output layer, formula and integration"),
+        if params.shard != nil {
+            return [OutputDeclaration(name: "partial", path: "partial.h5", doc: "this shard's partial sums of every section's E, for 'combine' (into 'edges')")]
+        }
+        return [OutputDeclaration(name: "edges", path: "edges.h5", doc: "per section (a group keyed by its input layer): E, r_out × r_in, with the section's output layer, formula and integration"),
          OutputDeclaration(name: "summary", path: "edges.json", doc: "sums, maxima, top edges and sparsity per section")]
     }
 
     public func run(_ context: StageContext, parameters params: EdgesParameters, progress: ProgressSink) throws {
         guard let modelPath = context.inputs["model"]?.first, let actPath = context.inputs["activations"]?.first,
-              let basisPath = context.inputs["basis"]?.first, let out = context.outputs["edges"], let summary = context.outputs["summary"] else {
+              let basisPath = context.inputs["basis"]?.first else {
             throw StageFailure("the stage needs 'model', 'activations' and 'basis' inputs")
         }
         let (integration, problems) = params.integrationBySection()
         guard let integration else { throw StageFailure(problems.map(\.message).joined(separator: "; ")) }
         let weights = try StageInputs.modelWeights(modelPath)
+        // A shard writes partial sums, which only the general path makes.
+        if let shard = params.shardValue {
+            guard let partial = context.outputs["partial"] else { throw StageFailure("the stage has no 'partial' output") }
+            try GeneralEdges(weights: weights.foldingLayerNorm(), params: params, integration: integration, threads: context.threads)
+                .run(modelPath: modelPath, activations: actPath, basis: basisPath, output: .partial(partial), shard: shard, progress: progress)
+            return
+        }
+        guard let out = context.outputs["edges"], let summary = context.outputs["summary"] else { throw StageFailure("the stage has no 'edges' output") }
         if let closed = closedForms(weights, basis: basisPath, params: params, integration: integration) {
             try ModAddEdges(model: closed, integration: integration.uniform!, threads: context.threads)
                 .run(modelPath: modelPath, activations: actPath, basis: basisPath, edges: out, summary: summary, progress: progress)
         } else {
             try GeneralEdges(weights: weights.foldingLayerNorm(), params: params, integration: integration, threads: context.threads)
-                .run(modelPath: modelPath, activations: actPath, basis: basisPath, edges: out, summary: summary, progress: progress)
+                .run(modelPath: modelPath, activations: actPath, basis: basisPath, output: .files(edges: out, summary: summary), shard: nil, progress: progress)
         }
+    }
+
+    /// edges.h5 and edges.json from the shards' partial sums added up by `combine`: each
+    /// section's E is its summed rows over the samples they cover, divided by that count and the
+    /// per-sample divisor, as an unsharded run divides them.
+    static func finish(_ combined: PartialFile, context: StageContext) throws {
+        guard let out = context.outputs["edges"], let summary = context.outputs["summary"] else { throw StageFailure("the stage has no 'edges' output") }
+        guard let layout = EdgesLayout(settings: combined.settings) else {
+            throw StageFailure("input 'parts': the partial files do not record the edges' sections (they were not written by a sharded edges stage)")
+        }
+        let settings = Dictionary(combined.settings.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        var edges: [Matrix<Double>] = []
+        for section in layout.sections {
+            guard let entry = combined.entry(section.input), case let .double(divisor)? = settings["divisor " + section.input] else {
+                throw StageFailure("input 'parts': the partial files hold no sums for section \(section.name)")
+            }
+            guard entry.count > 0 else { throw StageFailure("input 'parts': the shards cover no samples of section \(section.name)") }
+            edges.append((1 / (Double(entry.count) * divisor)) * entry.matrix)
+        }
+        try layout.write(edges: edges, lineage: combined.lineage, to: out, summary: summary)
     }
 
     /// The mod-add transformer when its closed forms give the edges asked for: the model is

@@ -17,7 +17,9 @@ struct GeneralEdges {
     /// in order, so this never changes a bit of E).
     static let blocksPerRead = 8
 
-    func run(modelPath: String, activations actPath: String, basis basisPath: String, edges out: String, summary: String, progress: ProgressSink) throws {
+    /// Writes edges.h5 and edges.json to `output`, or with `shard` this shard's partial sums to
+    /// `output.partial` (`combine` adds the shards up).
+    func run(modelPath: String, activations actPath: String, basis basisPath: String, output: Output, shard: Shard?, progress: ProgressSink) throws {
         let activations = try CollectedActivations(actPath, weights: weights)
         let graph = activations.graph
         let bases = try StageInputs.bases(basisPath, graph: graph)
@@ -52,71 +54,56 @@ struct GeneralEdges {
                 throw StageFailure("param 'stochastic_sources': \(error)")
             }
         }
-        progress.report(0.05, "inputs read; \(sections.count) sections")
+        let uniform = integration.uniform
+        let layout = EdgesLayout(
+            sections: sections.map { e in
+                EdgesLayout.Section(input: e.section.input.name, output: e.section.output.name, rule: e.options.integration.rule.rawValue,
+                                    steps: e.options.integration.steps, outputHasConstant: e.section.output != graph.layers.last)
+            },
+            formula: params.formula.rawValue, stochasticSources: params.stochasticSources, seed: params.seed,
+            integrationRule: uniform?.rule.rawValue ?? EdgesLayout.perSection, integrationSteps: uniform?.steps ?? integration.steps,
+            basisKind: bases[layers[0]]?.kind.rawValue ?? "?")
+        progress.report(0.05, "inputs read; \(sections.count) sections\(shard.map { ", \($0.description)" } ?? "")")
 
-        var results: [Matrix<Double>] = []
+        // A shard over samples reads only its samples; one over outputs computes only its rows of each E.
+        let sampleRange = shard.flatMap { $0.over == .samples ? $0.range(of: activations.sampleCount) : nil }
+        var totals: [EdgePartialSum] = []
         for (index, edges) in sections.enumerated() {
             let batch = params.batchSize ?? edges.batchSize()
-            var total: EdgePartialSum?
-            var first = 0
-            try activations.stream(edges.section.input, samples: batch * Self.blocksPerRead) { block in
-                let part = edges.partialSum(block, firstSample: first, batchSize: batch, threads: threads)
+            let rows = shard.flatMap { $0.over == .outputs ? $0.range(of: edges.outputFeatures) : nil } ?? 0..<edges.outputFeatures
+            var total = EdgePartialSum(sum: Matrix(rows: rows.count, columns: edges.inputFeatures), rows: rows, samples: 0,
+                                       perSampleDivisor: Double(edges.section.input.positions * max(params.stochasticSources, 1)))
+            var first = sampleRange?.lowerBound ?? 0
+            try activations.stream(edges.section.input, samples: batch * Self.blocksPerRead, range: sampleRange) { block in
+                let part = edges.partialSum(block, firstSample: first, rows: rows, batchSize: batch, threads: threads)
                 first += part.samples
-                total = total.map { $0.adding(part) } ?? part
+                total = total.samples == 0 ? part : total.adding(part)
             }
-            guard let total, total.samples > 0 else { throw StageFailure("the activations (\(StageInputs.displayName(actPath))) hold no samples") }
-            results.append(total.edges(samples: total.samples))
+            guard shard != nil || total.samples > 0 else { throw StageFailure("the activations (\(StageInputs.displayName(actPath))) hold no samples") }
+            totals.append(total)
             progress.report(0.05 + 0.9 * Double(index + 1) / Double(sections.count), "edges of \(edges.name)")
         }
 
-        try write(sections: sections, edges: results, lineage: lineage, graph: graph, to: out)
-        var summaries = OrderedObject<EdgesSummary.Section>()
-        for (edges, e) in zip(sections, results) {
-            var s = EdgesStage.describe(e, outputHasConstant: edges.section.output != graph.layers.last)
-            s.formula = params.formula.rawValue
-            s.integration = .init(rule: edges.options.integration.rule.rawValue, steps: edges.options.integration.steps)
-            if params.stochasticSources > 0 { s.stochasticSources = params.stochasticSources }
-            summaries.members.append((edges.name, s))
+        switch output {
+        case let .files(edges, summary):
+            try layout.write(edges: totals.map { $0.edges(samples: $0.samples) }, lineage: lineage, to: edges, summary: summary)
+        case let .partial(path):
+            guard let shard else { preconditionFailure("a partial output without a shard") }
+            let entries = zip(sections, totals).map { edges, total in
+                PartialFile.Entry(name: edges.section.input.name, matrix: total.sum, rule: shard.over == .samples ? .sum : .rows, count: total.samples,
+                                  firstRow: total.rows.lowerBound, totalRows: edges.outputFeatures)
+            }
+            // What each sample's term is divided by beside the sample count (P_in, times R under
+            // stochastic sources): the same in every shard.
+            let divisors = zip(sections, totals).map { edges, total in ("divisor " + edges.section.input.name, HDF5AttributeValue.double(total.perSampleDivisor)) }
+            try PartialFile(part: .edges, shard: shard, lineage: lineage, settings: layout.settings + divisors, entries: entries).write(to: path)
         }
-        let described = lineage.adding(.edges, try SHA256.hex(fileAt: out))
-        let uniform = integration.uniform
-        try JSONArtefact.write(EdgesSummary(basis: bases[layers[0]]?.kind.rawValue ?? "?", lineage: described,
-                                            integration: .init(rule: uniform?.rule.rawValue ?? Self.perSection, steps: uniform?.steps ?? integration.steps),
-                                            sections: summaries),
-                               to: summary)
     }
 
-    /// The root `integration` attribute when the sections' rules differ.
-    static let perSection = "per-section"
-
-    func write(sections: [SectionEdges], edges: [Matrix<Double>], lineage: ArtefactLineage, graph: NodeLayerGraph, to out: String) throws {
-        let file = try HDF5File(path: out, mode: .create)
-        try file.attributes.set("runner-edges/1", for: "format")
-        try lineage.write(to: file)
-        let description = params.formula == .squared
-            ? "E[i, j]: edge from input feature j to output feature i (squared integrated gradient × input, mean over samples and input positions)"
-            : "E[i, j]: edge from input feature j to output feature i (functional: signed, mean over samples and input positions)"
-        try file.attributes.set(description, for: "description")
-        try file.attributes.set(params.formula.rawValue, for: "formula")
-        try file.attributes.set(([sections[0].section.input] + sections.map(\.section.output)).map(\.name).joined(separator: ","), for: "node_layers")
-        if params.stochasticSources > 0 {
-            try file.attributes.set(params.stochasticSources, for: "stochastic_sources")
-            try file.attributes.set(params.seed, for: "seed")
-        }
-        for (s, e) in zip(sections, edges) {
-            let group = "/" + s.section.input.name
-            try file.createGroup(group)
-            try file.createDataset(group + "/E", matrix: e)
-            let a = file.attributes(of: group)
-            try a.set(s.section.output.name, for: "out_node_layer")
-            try a.set(params.formula.rawValue, for: "formula")
-            try a.set(s.options.integration.rule.rawValue, for: "integration")
-            try a.set(s.options.integration.steps, for: "integration_steps")
-        }
-        let uniform = integration.uniform
-        try file.attributes.set(uniform?.rule.rawValue ?? Self.perSection, for: "integration")
-        try file.attributes.set(uniform?.steps ?? integration.steps, for: "integration_steps")
-        try file.close()
+    /// Where the run writes.
+    enum Output {
+        case files(edges: String, summary: String)
+        case partial(String)
     }
 
     /// The last-position cut that gives `graph` (an activation file's): the one whose node
