@@ -10,6 +10,10 @@ import Numerics
 struct CollectedActivations {
     let path: String
     let graph: NodeLayerGraph
+    /// Where the file's positions were cut to the last one (its `last_position`; the mod-add
+    /// closed forms' files say nothing and are cut after attention): what a network must be
+    /// built with to have `graph`.
+    let lastPosition: NodeLayerGraph.LastPosition
     /// The node layers the file holds, in model order.
     let layers: [NodeLayerGraph.NodeLayer]
     let sampleCount: Int
@@ -20,7 +24,7 @@ struct CollectedActivations {
     /// be a node layer of the model with its positions and width (checked as each is read).
     init(_ path: String, weights: ModelWeights) throws {
         self.path = path
-        (graph, layers, sampleCount, datasetKind) = try StageInputs.reading(path) {
+        (graph, lastPosition, layers, sampleCount, datasetKind) = try StageInputs.reading(path) {
             let file = try ActivationFile.open(path)
             defer { try? file.close() }
             let root = file.attributes
@@ -48,7 +52,7 @@ struct CollectedActivations {
             }
             let count = try root.int(for: "n_samples")
             let kind = try root.contains("dataset_kind") ? try root.string(for: "dataset_kind") : nil
-            return (graph, layers, count, kind)
+            return (graph, cut, layers, count, kind)
         }
     }
 

@@ -51,7 +51,7 @@ struct AnyModelLIBBench {
 
     func twoLayerModAdd() throws(BenchFailure) {
         let ws = try scratch.makeWorkspace()
-        let config = HookedTransformerConfig(nLayers: 2, dModel: 64, nHeads: 4, dHead: 16, dMLP: 256, dVocab: 114, dVocabOut: 113, nCtx: 3,
+        let config = HookedTransformerConfig(nLayers: 2, dModel: 64, nHeads: 4, dHead: 16, dMLP: 256, dVocab: 114, nCtx: 3,
                                              actFn: .gelu, normalizationType: .LNPre)
         try writeModel(config, seed: 3, to: ws.path + "/m")
         let graph = NodeLayerGraph(config: .transformer(config), positions: 3, lastPosition: .add_resid1)
@@ -98,7 +98,7 @@ struct AnyModelLIBBench {
           "text": {"kind": "dataset", "inputs": {"data": {"file": "lm/text.txt"}}, "params": {"source": "text", "n_ctx": 128, "split": "ordered", "train_fraction": 1.0}},
           "collect": {"kind": "collect", "inputs": {"model": "import:model", "dataset": "text:dataset"}, "params": {"split": "train", "layers": \#(json(layers)), "batch_size": 64}},
           "fit": {"kind": "fit-basis", "inputs": {"model": "import:model", "activations": "collect:activations"},
-                  "params": {"stochastic_sources_pos": 1, "rotate_final_node_layer": true, "seed": 0}}
+                  "params": {"layers": \#(json(layers)), "stochastic_sources_pos": 1, "rotate_final_node_layer": true, "seed": 0}}
         }}
         """#, to: ws.specPath)
         let run = try runner.run(["run", ws.specPath, "-j", "1", "--threads", "1", "--plain"], in: ws)

@@ -39,7 +39,7 @@ struct GeneralEdges {
 
         let network: FoldedNetwork<Double>
         do {
-            network = try FoldedNetwork<Double>(weights, positions: graph.positions, lastPosition: Self.lastPosition(of: graph))
+            network = try FoldedNetwork<Double>(weights, positions: graph.positions, lastPosition: activations.lastPosition)
         } catch {
             throw StageFailure("\(error)")
         }
@@ -104,14 +104,5 @@ struct GeneralEdges {
     enum Output {
         case files(edges: String, summary: String)
         case partial(String)
-    }
-
-    /// The last-position cut that gives `graph` (an activation file's): the one whose node
-    /// layers carry the graph's positions.
-    static func lastPosition(of graph: NodeLayerGraph) -> NodeLayerGraph.LastPosition {
-        let positions = graph.layers.map(\.positions)
-        return NodeLayerGraph.LastPosition.allCases.first {
-            NodeLayerGraph(config: graph.config, positions: graph.positions, lastPosition: $0).layers.map(\.positions) == positions
-        } ?? .none
     }
 }

@@ -61,7 +61,7 @@ public struct FitBasisStage: TypedStageKind {
             }
             gramCollected = gram
         }
-        let network = try Self.network(weights, graph: collected.graph)
+        let network = try Self.network(weights, collected: collected)
         let options = GeneralBasisOptions(basis: params.basis, threshold: params.threshold, centred: params.centred,
                                           rotateFinalNodeLayer: params.rotateFinalNodeLayer, sources: params.sources, threads: context.threads)
         do {
@@ -116,26 +116,19 @@ public struct FitBasisStage: TypedStageKind {
                               params: FitBasisParameters, separateGram: Bool) throws -> Bool {
         guard params.basis != .neuron, params.sources == nil, !separateGram,
               layers.map(\.name) == TransformerActivations<Double>.layerNames else { return false }
-        return try AnalysisModel<Double>(weights, positions: collected.graph.positions, lastPosition: lastPosition(of: collected.graph),
+        return try AnalysisModel<Double>(weights, positions: collected.graph.positions, lastPosition: collected.lastPosition,
                                          layers: layers.map(\.name)).isClosedForm
     }
 
     /// The folded network whose graph is the activation file's (its positions and cut).
-    static func network(_ weights: ModelWeights, graph: NodeLayerGraph) throws -> FoldedNetwork<Double> {
+    static func network(_ weights: ModelWeights, collected: CollectedActivations) throws -> FoldedNetwork<Double> {
         do {
-            return try FoldedNetwork<Double>(weights, positions: graph.positions, lastPosition: lastPosition(of: graph))
+            return try FoldedNetwork<Double>(weights, positions: collected.graph.positions, lastPosition: collected.lastPosition)
         } catch {
             throw StageFailure("\(error)")
         }
     }
 
-    /// The last-position cut that gives `graph` (the activation file records it; its graph
-    /// carries it as the layers' positions).
-    static func lastPosition(of graph: NodeLayerGraph) -> NodeLayerGraph.LastPosition {
-        NodeLayerGraph.LastPosition.allCases.first { cut in
-            NodeLayerGraph(config: graph.config, positions: graph.positions, lastPosition: cut).layers == graph.layers
-        } ?? .none
-    }
 
     /// The summary of the bases of `layers` (model order) that `bases` has.
     static func summary(_ bases: [NodeLayerGraph.NodeLayer: InteractionBasis], statistics: [NodeLayerGraph.NodeLayer: LayerStatistics], layers: [NodeLayerGraph.NodeLayer], kind: String,
