@@ -175,19 +175,14 @@ public enum EdgeAblation {
         let total = basis.originalDimension * next.originalDimension
         let available = edges.rows * (edges.columns - 1)
         let prepared = Section(model: model, layer: layer, basis: basis, next: next, activations: activations, tokens: tokens)
-        var lower = 0, upper = total
         var tries: [Try] = []
-        while upper - lower > 1 {
-            var p = (lower + upper) / 2
-            if p == lower { p += 1 }
-            if p == upper { p -= 1 }
-            let kept = total - p
+        let lower = AblationBisection.lowerBound(total: total) { kept in
             let accuracy = mask(edges, keep: kept).map { self.accuracy(model: model, section: prepared, mask: $0, labels: labels, threads: threads) } ?? base
             let good = accuracy >= base - tolerance
             let t = Try(kept: kept, accuracy: accuracy, good: good)
             tries.append(t)
             progress(t)
-            if good { lower = p } else { upper = p }
+            return good
         }
         return Result(edgesRequired: total - lower, total: total, available: available, tries: tries)
     }

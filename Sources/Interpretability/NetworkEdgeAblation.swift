@@ -105,24 +105,17 @@ public struct NetworkEdgeAblation: Sendable {
         return total.value
     }
 
-    /// The bisection of §5.5 over the number p of ablated edges in 0 … d_in·d_out: a proposal
-    /// ⌊(lower + upper)/2⌋ (moved off the bounds) keeps total − p edges; a good score raises
-    /// lower, a bad one lowers upper. The edges required are total − lower.
+    /// The bisection (`AblationBisection`) over the number of ablated edges in 0 … d_in·d_out.
     public func bisect(_ section: Section, base: Double, tolerance: Double, samples: AblationSamples, threads: Int,
                        progress: (Try) -> Void = { _ in }) throws -> Bisection {
         let total = section.total
-        var lower = 0, upper = total
         var tries: [Try] = []
-        while upper - lower > 1 {
-            var p = (lower + upper) / 2
-            if p == lower { p += 1 }
-            if p == upper { p -= 1 }
-            let kept = total - p
+        let lower = try AblationBisection.lowerBound(total: total) { kept in
             let score = try section.mask(keeping: kept).map { try self.score(section, mask: $0, samples: samples, threads: threads) } ?? base
             let t = Try(kept: kept, score: score, good: metric.isGood(score, base: base, tolerance: tolerance))
             tries.append(t)
             progress(t)
-            if t.good { lower = p } else { upper = p }
+            return t.good
         }
         return Bisection(edgesRequired: total - lower, total: total, available: section.available, tries: tries)
     }
